@@ -17,7 +17,14 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/e2e/global-setup.ts'],
           testTimeout: 60_000,
-          hookTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        // Runs after the e2e project, over the output it captured (see ./scripts/test).
+        test: {
+          name: 'leak-check',
+          include: ['test/leak-check/**/*.test.ts'],
         },
       },
     ],

@@ -1,7 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 /**
  * The `synapse-orchestrator` command. Each subcommand is small and lives here until it grows a file of
  * its own; exit status 0 means success, 2 means the configuration (or the command line) needs fixing.
+ *
+ * The `--` in the line above matters: Node 20 claims `--env-file` for itself wherever it appears on the
+ * command line, even after the script name, unless `--` ends Node's own options first.
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
