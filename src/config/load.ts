@@ -59,9 +59,10 @@ function present(value: string | undefined): string | undefined {
 
 function readEnvFile(
   path: string,
+  exists: boolean,
   mustExist: boolean,
 ): { values: Record<string, string> } | { problem: ConfigProblem } {
-  if (!existsSync(path)) {
+  if (!exists) {
     return mustExist
       ? { problem: { variable: '--env-file', value: JSON.stringify(path), message: 'no such file' } }
       : { values: {} };
@@ -85,8 +86,9 @@ function isDirectory(path: string): boolean {
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const envFilePath = resolve(options.envFile ?? '.env');
-  const origin = existsSync(envFilePath) ? `environment and ${envFilePath}` : 'environment';
-  const envFile = readEnvFile(envFilePath, options.envFileMustExist ?? false);
+  const envFileExists = existsSync(envFilePath);
+  const origin = envFileExists ? `environment and ${envFilePath}` : 'environment';
+  const envFile = readEnvFile(envFilePath, envFileExists, options.envFileMustExist ?? false);
   if ('problem' in envFile) throw new ConfigError([envFile.problem], origin);
   const file = envFile.values;
 
@@ -127,7 +129,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     hostIdentity: options.hostIdentity ?? readHostIdentity,
     isDirectory: options.isDirectory ?? isDirectory,
   });
-  return { config, warnings, sources, raw, envFile: existsSync(envFilePath) ? envFilePath : undefined };
+  return { config, warnings, sources, raw, envFile: envFileExists ? envFilePath : undefined };
 }
 
 /** Rules that involve more than one variable. Each is skipped when its inputs already failed to parse. */
