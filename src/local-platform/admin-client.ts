@@ -1,0 +1,68 @@
+/** A client for the local platform's /__local/ administration routes (tests, the CLI, the demo). */
+import axios, { type AxiosInstance } from 'axios';
+import type { Entity, Evaluation, Team, UserProfile } from '../synapse/types.js';
+import type { ActiveFault, FaultRule } from './faults.js';
+import type { NewEvaluationRequest, NewUserRequest } from './routes/admin.js';
+import type { PlatformState } from './state.js';
+
+export type SeededUser = UserProfile & { token: string };
+
+export class LocalPlatformAdmin {
+  private readonly http: AxiosInstance;
+
+  constructor(baseUrl: string, adminToken: string) {
+    this.http = axios.create({
+      baseURL: `${baseUrl}/__local`,
+      headers: { Authorization: `Bearer ${adminToken}` },
+      validateStatus: (status) => status >= 200 && status < 300,
+    });
+  }
+
+  private async call<T>(method: 'get' | 'post' | 'put' | 'delete', path: string, body?: unknown): Promise<T> {
+    try {
+      const response = await this.http.request<T>({ method, url: path, data: body });
+      return response.data;
+    } catch (error) {
+      const reason = (error as { response?: { data?: { reason?: string }; status?: number } }).response;
+      throw new Error(
+        `local platform admin ${method.toUpperCase()} ${path} failed (${reason?.status ?? 'no answer'}): ${reason?.data?.reason ?? (error as Error).message}`,
+      );
+    }
+  }
+
+  createUser(user: NewUserRequest): Promise<SeededUser> {
+    return this.call('post', '/users', user);
+  }
+
+  createToken(userId: string): Promise<{ token: string }> {
+    return this.call('post', `/users/${userId}/tokens`);
+  }
+
+  createTeam(name: string, members: string[]): Promise<Team> {
+    return this.call('post', '/teams', { name, members });
+  }
+
+  createProject(name: string, ownerId: string): Promise<Entity> {
+    return this.call('post', '/projects', { name, ownerId });
+  }
+
+  createEvaluation(evaluation: NewEvaluationRequest): Promise<Evaluation> {
+    return this.call('post', '/evaluations', evaluation);
+  }
+
+  dump(): Promise<Omit<PlatformState, 'tokens'>> {
+    return this.call('get', '/dump');
+  }
+
+  addFault(rule: FaultRule): Promise<ActiveFault> {
+    return this.call('post', '/faults', rule);
+  }
+
+  faults(): Promise<ActiveFault[]> {
+    return this.call('get', '/faults');
+  }
+
+  clearFaults(seed?: number): Promise<void> {
+    return this.call('delete', seed === undefined ? '/faults' : `/faults?seed=${seed}`);
+  }
+}
