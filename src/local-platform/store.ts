@@ -30,10 +30,7 @@ export class PlatformStore {
     this.blobDir = join(dir, 'blobs');
     mkdirSync(this.blobDir, { recursive: true });
     this.state = existsSync(this.stateFile)
-      ? ({
-          ...emptyState(),
-          ...(JSON.parse(readFileSync(this.stateFile, 'utf8')) as Partial<PlatformState>),
-        } as PlatformState)
+      ? { ...emptyState(), ...(JSON.parse(readFileSync(this.stateFile, 'utf8')) as Partial<PlatformState>) }
       : emptyState();
   }
 

@@ -162,10 +162,7 @@ export class SynapseHttp {
    * A call to a presigned or external URL: no Synapse headers. Retried like API calls unless `retry` is
    * false (a streamed body cannot be sent twice).
    */
-  async fetchUrl<T>(
-    request: UrlRequest,
-    retry = true,
-  ): Promise<{ status: number; data: T; headers: Record<string, unknown> }> {
+  async fetchUrl(request: UrlRequest, retry = true): Promise<UrlResponse> {
     const path = new URL(request.url).pathname;
     const method = request.method.toUpperCase();
     const once = async () => {
@@ -185,7 +182,7 @@ export class SynapseHttp {
       if (response.status >= 200 && response.status < 300) {
         return {
           status: response.status,
-          data: response.data as T,
+          data: response.data,
           headers: response.headers as Record<string, unknown>,
         };
       }
