@@ -22,6 +22,11 @@ export interface SynapseRequest {
   body?: unknown;
   /** 'text' for the ?redirect=false URL endpoints. */
   responseType?: 'json' | 'text';
+  /**
+   * false: one attempt only. For calls that are not idempotent (POST /message), whose caller decides
+   * whether a retry could duplicate something.
+   */
+  retry?: boolean;
 }
 
 export interface SynapseHttpOptions {
@@ -135,27 +140,24 @@ export class SynapseHttp {
   async request<T>(request: SynapseRequest): Promise<T> {
     const method = request.method.toUpperCase();
     const path = `/${request.api}/v1${request.path}`;
-    return withRetry(
-      async () => {
-        let response: AxiosResponse<unknown>;
-        try {
-          response = await this.api.request({
-            method,
-            url: `${this.bases[request.api]}${request.path}`,
-            params: request.query,
-            data: request.body,
-            responseType: request.responseType === 'text' ? 'text' : 'json',
-            headers: request.body === undefined ? {} : { 'Content-Type': 'application/json; charset=UTF-8' },
-          });
-        } catch (error) {
-          throw networkError(error, method, path);
-        }
-        if (response.status >= 200 && response.status < 300) return response.data as T;
-        throw new SynapseError({ status: response.status, reason: reasonOf(response), method, path });
-      },
-      this.policy,
-      this.hooks,
-    );
+    const once = async (): Promise<T> => {
+      let response: AxiosResponse<unknown>;
+      try {
+        response = await this.api.request({
+          method,
+          url: `${this.bases[request.api]}${request.path}`,
+          params: request.query,
+          data: request.body,
+          responseType: request.responseType === 'text' ? 'text' : 'json',
+          headers: request.body === undefined ? {} : { 'Content-Type': 'application/json; charset=UTF-8' },
+        });
+      } catch (error) {
+        throw networkError(error, method, path);
+      }
+      if (response.status >= 200 && response.status < 300) return response.data as T;
+      throw new SynapseError({ status: response.status, reason: reasonOf(response), method, path });
+    };
+    return request.retry === false ? once() : withRetry(once, this.policy, this.hooks);
   }
 
   /**

@@ -1,0 +1,38 @@
+/** File-handle records of the local platform, shared by the file routes and the admin routes. */
+import { createHash } from 'node:crypto';
+import { CONCRETE, type FileHandle } from '../synapse/types.js';
+import { PlatformStore } from './store.js';
+
+/** The blob holding a file handle's bytes. */
+export const blobNameOf = (fileHandleId: string) => `filehandle-${fileHandleId}`;
+
+/** Stores bytes as a new S3FileHandle created by `createdBy` (the caller persists the state). */
+export function storeFileBytes(
+  store: PlatformStore,
+  createdBy: string,
+  bytes: Buffer,
+  fileName: string,
+  contentType = 'application/octet-stream',
+): FileHandle {
+  const id = store.nextId();
+  store.writeBlob(blobNameOf(id), bytes);
+  const now = PlatformStore.now();
+  const handle: FileHandle = {
+    id,
+    etag: PlatformStore.etag(),
+    concreteType: CONCRETE.s3FileHandle,
+    createdBy,
+    createdOn: now,
+    modifiedOn: now,
+    contentType,
+    contentMd5: createHash('md5').update(bytes).digest('hex'),
+    contentSize: bytes.length,
+    fileName,
+    storageLocationId: 1,
+    status: 'AVAILABLE',
+    bucketName: 'local-platform',
+    key: `${createdBy}/${id}/${fileName}`,
+  };
+  store.state.fileHandles[id] = handle;
+  return handle;
+}
