@@ -1,8 +1,20 @@
 /** A client for the local platform's /__local/ administration routes (tests, the CLI, the demo). */
 import axios, { type AxiosInstance } from 'axios';
-import type { Entity, Evaluation, Team, UserProfile } from '../synapse/types.js';
+import type {
+  Entity,
+  Evaluation,
+  Submission,
+  SubmissionStatus,
+  Team,
+  UserProfile,
+} from '../synapse/types.js';
 import type { ActiveFault, FaultRule } from './faults.js';
-import type { NewEvaluationRequest, NewUserRequest } from './routes/admin.js';
+import type {
+  NewEvaluationRequest,
+  NewSubmissionRequest,
+  NewUserRequest,
+  StatusEdit,
+} from './routes/admin.js';
 import type { PlatformState } from './state.js';
 
 export type SeededUser = UserProfile & { token: string };
@@ -18,7 +30,11 @@ export class LocalPlatformAdmin {
     });
   }
 
-  private async call<T>(method: 'get' | 'post' | 'put' | 'delete', path: string, body?: unknown): Promise<T> {
+  private async call<T>(
+    method: 'get' | 'post' | 'put' | 'patch' | 'delete',
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     try {
       const response = await this.http.request<T>({ method, url: path, data: body });
       return response.data;
@@ -48,6 +64,20 @@ export class LocalPlatformAdmin {
 
   createEvaluation(evaluation: NewEvaluationRequest): Promise<Evaluation> {
     return this.call('post', '/evaluations', evaluation);
+  }
+
+  createSubmission(submission: NewSubmissionRequest): Promise<Submission> {
+    return this.call('post', '/submissions', submission);
+  }
+
+  /** As the submitter would; `force` ignores canCancel. */
+  requestCancel(submissionId: string, force = false): Promise<void> {
+    return this.call('post', `/submissions/${submissionId}/cancel`, { force });
+  }
+
+  /** Changes a status as a workflow would, with a new etag. */
+  editStatus(submissionId: string, edit: StatusEdit): Promise<SubmissionStatus> {
+    return this.call('patch', `/submissions/${submissionId}/status`, edit);
   }
 
   dump(): Promise<Omit<PlatformState, 'tokens'>> {

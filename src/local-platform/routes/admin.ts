@@ -3,9 +3,25 @@
  * projects and evaluations; inspect state; inject faults. Needs the admin token (see server.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { CONCRETE, type AccessType, type UserProfile } from '../../synapse/types.js';
+import {
+  CONCRETE,
+  ENTITY_ADMIN_ACCESS,
+  type AccessType,
+  type NewEntity,
+  type SubmissionStatusEnum,
+  type UserProfile,
+  type V2AnnotationValue,
+} from '../../synapse/types.js';
 import type { RouteModule } from '../context.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
+import { storeFileBytes } from '../files.js';
+import {
+  createSubmission,
+  requireSubmission,
+  statusView,
+  touchStatus,
+  validateV2Annotations,
+} from '../submissions.js';
 import type { FaultRule } from '../faults.js';
 import { entityView, insertEntity } from '../records.js';
 import { PlatformStore } from '../store.js';
@@ -17,6 +33,26 @@ export interface NewUserRequest {
   email?: string;
   /** Use this token instead of a generated one (tests hand in their own). */
   token?: string;
+}
+
+export interface NewSubmissionRequest {
+  evaluationId: string;
+  /** The submitting user; they get SUBMIT on the queue if they lack it. */
+  userId: string;
+  teamId?: string;
+  name?: string;
+  /** A file submission. */
+  file?: { name: string; contentBase64: string; contentType?: string };
+  /** A Docker image submission: a repository and the image digest. */
+  docker?: { repositoryName: string; digest: string };
+}
+
+export interface StatusEdit {
+  status?: SubmissionStatusEnum;
+  /** v2 annotations to set (merged into the existing map). */
+  submissionAnnotations?: Record<string, V2AnnotationValue>;
+  /** v1 string annotations to set (isPrivate defaults to true, as on Synapse). */
+  stringAnnos?: { key: string; value: string; isPrivate?: boolean }[];
 }
 
 export interface NewEvaluationRequest {
@@ -125,6 +161,114 @@ export const registerAdminRoutes: RouteModule = (app, { store, faults }) => {
       state.evaluations[evaluation.id] = evaluation;
       const { permissions: _permissions, ...view } = evaluation;
       return view;
+    });
+  });
+
+  app.post<{ Body: NewSubmissionRequest }>('/__local/submissions', (request, reply) => {
+    const body = request.body;
+    const userId = required(body.userId, 'userId');
+    const evaluation = store.state.evaluations[required(body.evaluationId, 'evaluationId')];
+    if (evaluation === undefined) throw badRequest(`No evaluation ${body.evaluationId}`);
+    if (store.state.users[userId] === undefined) throw badRequest(`No user ${userId}`);
+    if ((body.file === undefined) === (body.docker === undefined)) {
+      throw badRequest('Give exactly one of file or docker.');
+    }
+    const submission = store.change((state) => {
+      // The submitted entity lives in the queue's project, as participants' entities usually do.
+      const parentId = evaluation.contentSource;
+      const stamp = store.nextId();
+      let fields: NewEntity;
+      if (body.file !== undefined) {
+        const bytes = Buffer.from(body.file.contentBase64, 'base64');
+        const handle = storeFileBytes(
+          store,
+          userId,
+          bytes,
+          body.file.name,
+          body.file.contentType ?? 'application/octet-stream',
+        );
+        fields = {
+          name: `${stamp}-${body.file.name}`,
+          concreteType: CONCRETE.fileEntity,
+          parentId,
+          dataFileHandleId: handle.id,
+        };
+      } else {
+        const repositoryName = required(body.docker?.repositoryName, 'docker.repositoryName');
+        fields = {
+          name: `${stamp}-${repositoryName.replace(/[^A-Za-z0-9_.-]/g, '_')}`,
+          concreteType: CONCRETE.dockerRepository,
+          parentId,
+          repositoryName,
+        };
+      }
+      const entity = insertEntity(store, userId, fields);
+      // Let the submitter read their entity even when the project's ACL does not name them.
+      state.acls[entity.id] = {
+        id: entity.id,
+        etag: PlatformStore.etag(),
+        creationDate: PlatformStore.now(),
+        resourceAccess: [
+          { principalId: Number(userId), accessType: [...ENTITY_ADMIN_ACCESS] },
+          { principalId: Number(evaluation.ownerId), accessType: [...ENTITY_ADMIN_ACCESS] },
+        ],
+      };
+      const permissions = evaluation.permissions[userId] ?? [];
+      if (!permissions.includes('SUBMIT') && evaluation.ownerId !== userId) {
+        evaluation.permissions[userId] = [...permissions, 'READ', 'SUBMIT'];
+      }
+      return createSubmission(
+        store,
+        userId,
+        {
+          evaluationId: evaluation.id,
+          entityId: entity.id,
+          ...(body.teamId === undefined ? {} : { teamId: body.teamId }),
+          ...(body.name === undefined ? {} : { name: body.name }),
+          ...(body.docker === undefined ? {} : { dockerDigest: body.docker.digest }),
+        },
+        undefined,
+      );
+    });
+    return reply.code(201).send(submission);
+  });
+
+  app.post<{ Params: { id: string }; Body: { force?: boolean } | undefined }>(
+    '/__local/submissions/:id/cancel',
+    (request, reply) => {
+      requireSubmission(store.state, request.params.id);
+      const status = store.state.statuses[request.params.id];
+      if (status === undefined) throw notFound(`No status for ${request.params.id}`);
+      if (status.canCancel !== true && request.body?.force !== true) {
+        throw forbidden('This submission is currently noncancellable.');
+      }
+      store.change(() => {
+        status.cancelRequested = true;
+        touchStatus(status);
+      });
+      return reply.code(204).send();
+    },
+  );
+
+  /** Edits a status the way a workflow step would (read, merge, write), bumping its etag. */
+  app.patch<{ Params: { id: string }; Body: StatusEdit }>('/__local/submissions/:id/status', (request) => {
+    requireSubmission(store.state, request.params.id);
+    const status = store.state.statuses[request.params.id];
+    if (status === undefined) throw notFound(`No status for ${request.params.id}`);
+    const edit = request.body;
+    const additions = validateV2Annotations(edit.submissionAnnotations ?? {});
+    return store.change((state) => {
+      if (edit.status !== undefined) status.status = edit.status;
+      Object.assign(status.submissionAnnotations, additions);
+      for (const entry of edit.stringAnnos ?? []) {
+        const annotations = (status.annotations ??= {});
+        annotations.stringAnnos = [
+          ...(annotations.stringAnnos ?? []).filter((a) => a.key !== entry.key),
+          { isPrivate: true, ...entry },
+        ];
+      }
+      touchStatus(status);
+      return statusView(state, status, true);
     });
   });
 

@@ -1,0 +1,122 @@
+/** Evaluation queues, submissions and their statuses (synapse-rest.md §3). */
+import type { SynapseHttp } from './http.js';
+import { readAllPages, type AllPages } from './paging.js';
+import {
+  updateSubmissionStatus,
+  type StatusChanges,
+  type StatusStore,
+  type UpdateOptions,
+  type UpdateResult,
+} from './submission-status.js';
+import type {
+  Evaluation,
+  PaginatedResults,
+  Submission,
+  SubmissionBundle,
+  SubmissionStatus,
+  SubmissionStatusEnum,
+} from './types.js';
+
+export interface SubmitRequest {
+  evaluationId: string;
+  entityId: string;
+  versionNumber: number;
+  /** The entity's current etag (Synapse checks it). */
+  entityEtag: string;
+  name?: string;
+  teamId?: string;
+  dockerDigest?: string;
+}
+
+export class EvaluationApi implements StatusStore {
+  constructor(private readonly http: SynapseHttp) {}
+
+  get(evaluationId: string): Promise<Evaluation> {
+    return this.http.request({ api: 'repo', method: 'GET', path: `/evaluation/${evaluationId}` });
+  }
+
+  /**
+   * Every bundle of the queue with `status`, all pages read before returning. Bundles whose status changed
+   * while the list was read are left out; the next read will see them as they are.
+   */
+  async bundles(
+    evaluationId: string,
+    status?: SubmissionStatusEnum,
+    pageSize = 100,
+  ): Promise<AllPages<SubmissionBundle>> {
+    const pages = await readAllPages(
+      (offset, limit) =>
+        this.http.request<PaginatedResults<SubmissionBundle>>({
+          api: 'repo',
+          method: 'GET',
+          path: `/evaluation/${evaluationId}/submission/bundle/all`,
+          query: { status, offset, limit },
+        }),
+      (bundle) => bundle.submission.id,
+      pageSize,
+    );
+    const items =
+      status === undefined
+        ? pages.items
+        : pages.items.filter((bundle) => bundle.submissionStatus.status === status);
+    return { items, duplicates: pages.duplicates };
+  }
+
+  submission(submissionId: string): Promise<Submission> {
+    return this.http.request({ api: 'repo', method: 'GET', path: `/evaluation/submission/${submissionId}` });
+  }
+
+  getStatus(submissionId: string): Promise<SubmissionStatus> {
+    return this.http.request({
+      api: 'repo',
+      method: 'GET',
+      path: `/evaluation/submission/${submissionId}/status`,
+    });
+  }
+
+  /** A raw PUT: the body replaces the status whole. Prefer `updateStatus`. */
+  putStatus(status: SubmissionStatus): Promise<SubmissionStatus> {
+    return this.http.request({
+      api: 'repo',
+      method: 'PUT',
+      path: `/evaluation/submission/${status.id}/status`,
+      body: status,
+    });
+  }
+
+  /** Applies `changes` to the latest status, merging with concurrent writers (see submission-status.ts). */
+  updateStatus(submissionId: string, changes: StatusChanges, options?: UpdateOptions): Promise<UpdateResult> {
+    return updateSubmissionStatus(this, submissionId, changes, options);
+  }
+
+  /** The submitter's cancel request. */
+  async requestCancel(submissionId: string): Promise<void> {
+    await this.http.request({
+      api: 'repo',
+      method: 'PUT',
+      path: `/evaluation/submission/${submissionId}/cancellation`,
+    });
+  }
+
+  submit(request: SubmitRequest): Promise<Submission> {
+    const { entityEtag, ...body } = request;
+    return this.http.request({
+      api: 'repo',
+      method: 'POST',
+      path: '/evaluation/submission',
+      query: { etag: entityEtag },
+      body,
+    });
+  }
+
+  /** A short-lived URL for a file of the submission (no Synapse credentials needed to fetch it). */
+  submissionFileUrl(submissionId: string, fileHandleId: string): Promise<string> {
+    return this.http.request({
+      api: 'repo',
+      method: 'GET',
+      path: `/evaluation/submission/${submissionId}/file/${fileHandleId}`,
+      query: { redirect: false },
+      responseType: 'text',
+    });
+  }
+}
