@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { ConfigError, configAsJson, describeConfig, loadConfig } from './config/index.js';
+import { registerLocalPlatformCommands } from './commands/local-platform.js';
 import { redactText } from './logging/redact.js';
 
 export const EXIT_OK = 0;
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
       process.exitCode = validate({ ...program.opts<GlobalOptions>(), ...options });
     });
 
+  registerLocalPlatformCommands(program);
   return program;
 }
 

@@ -3,6 +3,7 @@ import axios, { type AxiosInstance } from 'axios';
 import type {
   Entity,
   Evaluation,
+  FileHandle,
   Submission,
   SubmissionStatus,
   Team,
@@ -12,10 +13,11 @@ import type { ActiveFault, FaultRule } from './faults.js';
 import type {
   NewEvaluationRequest,
   NewSubmissionRequest,
+  NewTemplateRequest,
   NewUserRequest,
   StatusEdit,
 } from './routes/admin.js';
-import type { PlatformState } from './state.js';
+import type { PlatformState, StoredMessage } from './state.js';
 
 export type SeededUser = UserProfile & { token: string };
 
@@ -62,6 +64,15 @@ export class LocalPlatformAdmin {
     return this.call('post', '/projects', { name, ownerId });
   }
 
+  createFolder(name: string, parentId: string, ownerId: string): Promise<Entity> {
+    return this.call('post', '/folders', { name, parentId, ownerId });
+  }
+
+  /** A template entity with ROOT_TEMPLATE; returns the entity and its file handle. */
+  createTemplate(template: NewTemplateRequest): Promise<Entity & { fileHandle: FileHandle }> {
+    return this.call('post', '/templates', template);
+  }
+
   createEvaluation(evaluation: NewEvaluationRequest): Promise<Evaluation> {
     return this.call('post', '/evaluations', evaluation);
   }
@@ -78,6 +89,11 @@ export class LocalPlatformAdmin {
   /** Changes a status as a workflow would, with a new etag. */
   editStatus(submissionId: string, edit: StatusEdit): Promise<SubmissionStatus> {
     return this.call('patch', `/submissions/${submissionId}/status`, edit);
+  }
+
+  /** Every message sent, with its body decoded. */
+  messages(): Promise<(StoredMessage & { body: string })[]> {
+    return this.call('get', '/messages');
   }
 
   dump(): Promise<Omit<PlatformState, 'tokens'>> {

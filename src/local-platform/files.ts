@@ -36,3 +36,29 @@ export function storeFileBytes(
   store.state.fileHandles[id] = handle;
   return handle;
 }
+
+/** Records a "link to URL" file handle (the caller persists the state). */
+export function storeExternalFileHandle(
+  store: PlatformStore,
+  createdBy: string,
+  externalURL: string,
+  fileName: string,
+  contentType?: string,
+): FileHandle {
+  const id = store.nextId();
+  const now = PlatformStore.now();
+  const handle: FileHandle = {
+    id,
+    etag: PlatformStore.etag(),
+    concreteType: CONCRETE.externalFileHandle,
+    createdBy,
+    createdOn: now,
+    modifiedOn: now,
+    fileName,
+    externalURL,
+    status: 'AVAILABLE',
+    ...(contentType === undefined ? {} : { contentType }),
+  };
+  store.state.fileHandles[id] = handle;
+  return handle;
+}

@@ -14,7 +14,7 @@ import {
 } from '../../synapse/types.js';
 import type { RouteModule } from '../context.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
-import { storeFileBytes } from '../files.js';
+import { storeExternalFileHandle, storeFileBytes } from '../files.js';
 import {
   createSubmission,
   requireSubmission,
@@ -33,6 +33,19 @@ export interface NewUserRequest {
   email?: string;
   /** Use this token instead of a generated one (tests hand in their own). */
   token?: string;
+}
+
+export interface NewTemplateRequest {
+  name: string;
+  parentId: string;
+  ownerId: string;
+  /** ROOT_TEMPLATE: the workflow's path inside the archive. Omit to make a broken template on purpose. */
+  rootTemplate?: string;
+  /** The archive as an external URL (SWO's way)… */
+  externalURL?: string;
+  /** …or uploaded bytes (a zip or tar.gz). */
+  archiveBase64?: string;
+  fileName?: string;
 }
 
 export interface NewSubmissionRequest {
@@ -71,6 +84,11 @@ function required<T>(value: T | undefined, name: string): T {
 }
 
 export const registerAdminRoutes: RouteModule = (app, { store, faults }) => {
+  const requireOwnerAndParent = (ownerId: string, parentId: string) => {
+    if (store.state.users[ownerId] === undefined) throw badRequest(`No user ${ownerId}`);
+    if (store.state.entities[parentId] === undefined) throw badRequest(`No entity ${parentId}`);
+  };
+
   app.post<{ Body: NewUserRequest }>('/__local/users', (request) => {
     const body = request.body;
     const userName = required(body.userName, 'userName');
@@ -132,6 +150,53 @@ export const registerAdminRoutes: RouteModule = (app, { store, faults }) => {
     return store.change(() =>
       entityView(insertEntity(store, ownerId, { name, concreteType: CONCRETE.project })),
     );
+  });
+
+  app.post<{ Body: { name: string; parentId: string; ownerId: string } }>('/__local/folders', (request) => {
+    const { name, parentId, ownerId } = request.body;
+    requireOwnerAndParent(required(ownerId, 'ownerId'), required(parentId, 'parentId'));
+    return store.change(() =>
+      entityView(
+        insertEntity(store, ownerId, {
+          name: required(name, 'name'),
+          concreteType: CONCRETE.folder,
+          parentId,
+        }),
+      ),
+    );
+  });
+
+  /** A workflow template entity: a file (an external URL, or an uploaded archive) with ROOT_TEMPLATE. */
+  app.post<{ Body: NewTemplateRequest }>('/__local/templates', (request) => {
+    const body = request.body;
+    const ownerId = required(body.ownerId, 'ownerId');
+    const parentId = required(body.parentId, 'parentId');
+    requireOwnerAndParent(ownerId, parentId);
+    if ((body.externalURL === undefined) === (body.archiveBase64 === undefined)) {
+      throw badRequest('Give exactly one of externalURL or archiveBase64.');
+    }
+    return store.change(() => {
+      const fileName = body.fileName ?? (body.externalURL ?? '').split('/').pop() ?? 'workflow.zip';
+      const handle =
+        body.externalURL !== undefined
+          ? storeExternalFileHandle(store, ownerId, body.externalURL, fileName || 'workflow.zip')
+          : storeFileBytes(
+              store,
+              ownerId,
+              Buffer.from(body.archiveBase64 ?? '', 'base64'),
+              fileName,
+              'application/zip',
+            );
+      const entity = insertEntity(store, ownerId, {
+        name: required(body.name, 'name'),
+        concreteType: CONCRETE.fileEntity,
+        parentId,
+        dataFileHandleId: handle.id,
+      });
+      if (body.rootTemplate !== undefined)
+        entity.annotations.ROOT_TEMPLATE = { type: 'STRING', value: [body.rootTemplate] };
+      return { ...entityView(entity), fileHandle: handle };
+    });
   });
 
   app.post<{ Body: NewEvaluationRequest }>('/__local/evaluations', (request) => {
