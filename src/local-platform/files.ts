@@ -43,7 +43,7 @@ export function storeExternalFileHandle(
   createdBy: string,
   externalURL: string,
   fileName: string,
-  contentType?: string,
+  details: { contentType?: string; contentMd5?: string; contentSize?: number } = {},
 ): FileHandle {
   const id = store.nextId();
   const now = PlatformStore.now();
@@ -57,7 +57,9 @@ export function storeExternalFileHandle(
     fileName,
     externalURL,
     status: 'AVAILABLE',
-    ...(contentType === undefined ? {} : { contentType }),
+    ...(details.contentType === undefined ? {} : { contentType: details.contentType }),
+    ...(details.contentMd5 === undefined ? {} : { contentMd5: details.contentMd5 }),
+    ...(details.contentSize === undefined ? {} : { contentSize: details.contentSize }),
   };
   store.state.fileHandles[id] = handle;
   return handle;

@@ -9,8 +9,8 @@ import {
   type SubmissionStatus,
   type SubmissionStatusEnum,
   type V1Annotations,
-  type V2AnnotationValue,
 } from '../synapse/types.js';
+import { validateAnnotations } from './annotations.js';
 import { badRequest, forbidden, notFound, PlatformError } from './errors.js';
 import { canAccessEntity, canAccessEvaluation } from './permissions.js';
 import { entityView } from './records.js';
@@ -138,53 +138,6 @@ function withoutPrivate(annotations: V1Annotations): V1Annotations {
   };
 }
 
-const V2_KEY = /^[a-zA-Z0-9,_.]+$/;
-const V2_TYPES = new Set(['STRING', 'DOUBLE', 'LONG', 'TIMESTAMP_MS', 'BOOLEAN']);
-
-/** Checks a v2 annotation map as Synapse does (§4.1); returns it with keys trimmed. */
-export function validateV2Annotations(map: unknown): Record<string, V2AnnotationValue> {
-  if (map === undefined || map === null) return {};
-  if (typeof map !== 'object' || Array.isArray(map)) throw badRequest('annotations must be an object.');
-  const entries = Object.entries(map as Record<string, unknown>);
-  if (entries.length > 100) throw badRequest('Exceeded maximum number of annotation keys: 100.');
-  const result: Record<string, V2AnnotationValue> = {};
-  for (const [rawKey, raw] of entries) {
-    const key = rawKey.trim();
-    if (!V2_KEY.test(key)) {
-      throw badRequest(
-        `Invalid annotation name: '${key}'. Annotation names may only contain; letters, numbers, '_' and '.'`,
-      );
-    }
-    const entry = raw as { type?: unknown; value?: unknown };
-    if (entry.value === undefined || entry.value === null)
-      throw badRequest(`value list for key=${key} can not be null`);
-    if (!Array.isArray(entry.value) || entry.value.some((v) => typeof v !== 'string')) {
-      throw badRequest(`Annotation values for key=${key} must be a list of strings.`);
-    }
-    if (typeof entry.type !== 'string' || !V2_TYPES.has(entry.type)) {
-      throw badRequest(`Annotation type for key=${key} must be one of ${[...V2_TYPES].join(', ')}.`);
-    }
-    const values = entry.value as string[];
-    if (values.length > 100) throw badRequest(`Annotation key=${key} has more than 100 values.`);
-    if (entry.type === 'STRING' && values.join('').length > 500) {
-      throw badRequest('Total String value too long. Can be at most 500 characters.');
-    }
-    for (const value of values) checkTypedValue(key, entry.type, value);
-    result[key] = { type: entry.type as V2AnnotationValue['type'], value: values };
-  }
-  return result;
-}
-
-function checkTypedValue(key: string, type: string, value: string): void {
-  const ok =
-    type === 'STRING' ||
-    (type === 'LONG' && /^-?\d+$/.test(value)) ||
-    (type === 'TIMESTAMP_MS' && /^-?\d+$/.test(value)) ||
-    (type === 'DOUBLE' && value.trim() !== '' && !Number.isNaN(Number(value))) ||
-    (type === 'BOOLEAN' && /^(true|false)$/i.test(value));
-  if (!ok) throw badRequest(`Value "${value}" of annotation ${key} is not a valid ${type}.`);
-}
-
 function validateV1Annotations(
   annotations: V1Annotations | null | undefined,
   submission: Submission,
@@ -239,7 +192,7 @@ export function replaceStatus(
     throw badRequest('Score must be between 0 and 1.');
   }
   const annotations = validateV1Annotations(body.annotations, submission);
-  const submissionAnnotations = validateV2Annotations(body.submissionAnnotations?.annotations);
+  const submissionAnnotations = validateAnnotations(body.submissionAnnotations?.annotations);
   if (body.etag === undefined || body.etag === null) throw badRequest('eTag is required.');
   if (body.status === undefined || body.status === null) throw badRequest('Submission status is required.');
   if (!SUBMISSION_STATUSES.includes(body.status))

@@ -13,37 +13,9 @@ import {
   type NewEntity,
   type V2AnnotationValue,
   type V2Annotations,
+  ENTITY_TYPES,
+  type EntityTypeName,
 } from './types.js';
-
-/** Synapse's EntityType names, as `POST /entity/children` filters on them. */
-export type EntityTypeName =
-  | 'project'
-  | 'folder'
-  | 'file'
-  | 'table'
-  | 'link'
-  | 'entityview'
-  | 'dockerrepo'
-  | 'submissionview'
-  | 'dataset'
-  | 'datasetcollection'
-  | 'materializedview'
-  | 'virtualtable';
-
-export const ALL_ENTITY_TYPES: readonly EntityTypeName[] = [
-  'project',
-  'folder',
-  'file',
-  'table',
-  'link',
-  'entityview',
-  'dockerrepo',
-  'submissionview',
-  'dataset',
-  'datasetcollection',
-  'materializedview',
-  'virtualtable',
-];
 
 /** Annotation edits to merge into whatever the entity holds when they are applied. */
 export interface AnnotationChanges {
@@ -127,7 +99,7 @@ export class EntityApi {
   /** Every child of `parentId` of the given types (all types by default), reading every page. */
   async listChildren(
     parentId: string,
-    types: readonly EntityTypeName[] = ALL_ENTITY_TYPES,
+    types: readonly EntityTypeName[] = ENTITY_TYPES,
   ): Promise<EntityHeader[]> {
     const children: EntityHeader[] = [];
     let nextPageToken: string | null = null;

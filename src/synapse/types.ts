@@ -180,6 +180,23 @@ export interface NewEntity {
   repositoryName?: string;
 }
 
+/** Synapse's EntityType names, as `POST /entity/children` filters on them. */
+export const ENTITY_TYPES = [
+  'project',
+  'folder',
+  'file',
+  'table',
+  'link',
+  'entityview',
+  'dockerrepo',
+  'submissionview',
+  'dataset',
+  'datasetcollection',
+  'materializedview',
+  'virtualtable',
+] as const;
+export type EntityTypeName = (typeof ENTITY_TYPES)[number];
+
 export interface EntityHeader {
   id: string;
   name: string;

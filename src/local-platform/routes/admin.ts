@@ -15,13 +15,8 @@ import {
 import type { RouteModule } from '../context.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import { storeExternalFileHandle, storeFileBytes } from '../files.js';
-import {
-  createSubmission,
-  requireSubmission,
-  statusView,
-  touchStatus,
-  validateV2Annotations,
-} from '../submissions.js';
+import { validateAnnotations } from '../annotations.js';
+import { createSubmission, requireSubmission, statusView, touchStatus } from '../submissions.js';
 import type { FaultRule } from '../faults.js';
 import { entityView, insertEntity } from '../records.js';
 import { PlatformStore } from '../store.js';
@@ -321,7 +316,7 @@ export const registerAdminRoutes: RouteModule = (app, { store, faults }) => {
     const status = store.state.statuses[request.params.id];
     if (status === undefined) throw notFound(`No status for ${request.params.id}`);
     const edit = request.body;
-    const additions = validateV2Annotations(edit.submissionAnnotations ?? {});
+    const additions = validateAnnotations(edit.submissionAnnotations ?? {});
     return store.change((state) => {
       if (edit.status !== undefined) status.status = edit.status;
       Object.assign(status.submissionAnnotations, additions);

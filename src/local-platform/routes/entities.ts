@@ -25,11 +25,11 @@ import {
   requireEntityAccess,
   staleEntityEtag,
   startNewVersion,
-  validateAnnotations,
   validateDataFileHandle,
   validateDescription,
   validateName,
 } from '../entities.js';
+import { validateAnnotations } from '../annotations.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import { benefactorOf, canAccessEntity } from '../permissions.js';
 import { entityView, insertEntity } from '../records.js';

@@ -19,7 +19,7 @@ import {
 } from '../../synapse/types.js';
 import type { PlatformContext, RouteModule } from '../context.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
-import { blobNameOf, storeFileBytes } from '../files.js';
+import { blobNameOf, storeExternalFileHandle, storeFileBytes } from '../files.js';
 import { canAccessEntity, canAccessEvaluation, principalsOf } from '../permissions.js';
 import { presignedDownloadUrl, presignedPartUrl } from '../presign.js';
 import type { PlatformState, StoredUpload } from '../state.js';
@@ -256,25 +256,13 @@ function createExternalHandle(
   const contentType = optionalString(body, 'contentType');
   const contentMd5 = optionalString(body, 'contentMd5');
   const contentSize = body.contentSize;
-  return store.change((state) => {
-    const now = PlatformStore.now();
-    const handle: FileHandle = {
-      id: store.nextId(),
-      etag: PlatformStore.etag(),
-      concreteType: CONCRETE.externalFileHandle,
-      createdBy,
-      createdOn: now,
-      modifiedOn: now,
-      fileName,
-      externalURL,
-      status: 'AVAILABLE',
+  return store.change(() =>
+    storeExternalFileHandle(store, createdBy, externalURL, fileName, {
       ...(contentType === undefined ? {} : { contentType }),
       ...(contentMd5 === undefined ? {} : { contentMd5 }),
       ...(typeof contentSize === 'number' ? { contentSize } : {}),
-    };
-    state.fileHandles[handle.id] = handle;
-    return handle;
-  });
+    }),
+  );
 }
 
 /** The file handle ids an entity bundle (as stored in a submission) lists. */
