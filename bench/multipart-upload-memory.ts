@@ -193,6 +193,10 @@ async function main(): Promise<void> {
     console.log(`  peak extra heapUsed+external:  ${mib(extraManaged)} MiB`);
     console.log(`  peak extra arrayBuffers:       ${mib(extraArrayBuffers)} MiB (included in external)`);
     console.log(`  peak extra rss:                ${mib(extraRss)} MiB`);
+    // Relative to what was uploaded, so the figure compares across file sizes and machines.
+    console.log(
+      `  peak extra memory / file size: ${(Math.max(extraManaged, extraRss) / (sizeMiB * MiB)).toFixed(3)}`,
+    );
     console.log(`  downloaded bytes identical:    ${identical ? 'yes' : 'NO'}`);
     const under = extraManaged < LIMIT_MiB * MiB && extraRss < LIMIT_MiB * MiB;
     console.log(`  under ${LIMIT_MiB} MiB (heap+external and rss): ${under ? 'yes' : 'NO'}`);
