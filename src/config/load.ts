@@ -20,6 +20,7 @@ import {
   SECRET_VARIABLES,
   VARIABLE_NAMES,
   VARIABLES,
+  configSchema,
   type ParsedVariables,
   type VariableName,
 } from './variables.js';
@@ -107,7 +108,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const warnings: ConfigWarning[] = warnAboutUnknownNames(Object.keys(file));
   const parsed: Partial<ParsedVariables> = {};
   for (const name of VARIABLE_NAMES) {
-    const result = VARIABLES[name].parse.safeParse(raw[name]);
+    const result = configSchema.shape[name].safeParse(raw[name]);
     if (result.success) {
       (parsed as Record<string, unknown>)[name] = result.data;
       continue;

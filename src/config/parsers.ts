@@ -36,8 +36,6 @@ export function parser<T>(parse: (raw: RawValue) => T | Rejection): ValueParser<
 
 export const optionalText = (): ValueParser<string | undefined> => parser((raw) => raw);
 
-export const textWithDefault = (fallback: string): ValueParser<string> => parser((raw) => raw ?? fallback);
-
 const TRUE_WORDS = new Set(['true']);
 const FALSE_WORDS = new Set(['false']);
 
