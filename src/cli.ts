@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { ConfigError, configAsJson, describeConfig, loadConfig } from './config/index.js';
 import { registerLocalPlatformCommands } from './commands/local-platform.js';
+import { registerRunCommand } from './commands/run.js';
 import { redactText } from './logging/redact.js';
 
 export const EXIT_OK = 0;
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
       process.exitCode = validate({ ...program.opts<GlobalOptions>(), ...options });
     });
 
+  registerRunCommand(program);
   registerLocalPlatformCommands(program);
   return program;
 }

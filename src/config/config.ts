@@ -3,6 +3,8 @@
 export type ExecutionStage = 'ALL' | 'VALIDATION' | 'EXECUTION';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'json' | 'pretty';
+export type EngineCommand = 'toil-cwl-runner' | 'cwltool';
+export type PullPolicy = 'missing' | 'always' | 'never';
 
 /** The three API bases of one Synapse stack (or of a Synapse-compatible server). */
 export interface SynapseEndpoint {
@@ -60,7 +62,16 @@ export interface Config {
     privileged: boolean;
     rwVolumes: VolumeBinding[];
     maxConcurrent: number;
+    command: EngineCommand;
+    maxRuntimeSeconds: number;
+    memoryBytes: number | undefined;
+    cpus: number | undefined;
+    pullPolicy: PullPolicy;
+    /** Host path of workDir when it differs (the orchestrator in a container); see job-directory.ts. */
+    workDirOnHost: string | undefined;
+    keepFailedJobDirs: boolean;
   };
+  templates: { maxBytes: number; maxEntries: number };
   notifications: {
     /** Admin notifications go here; unset means the orchestrator's own account. */
     principalId: string | undefined;
@@ -78,6 +89,7 @@ export interface Config {
   };
   registries: {
     dockerHub: { username: string; password: string } | undefined;
+    dockerConfigFile: string | undefined;
   };
   composeProjectName: string | undefined;
   workDir: string;

@@ -297,7 +297,15 @@ function assemble(
       privileged: v.RUN_WORKFLOW_CONTAINER_IN_PRIVILEGED_MODE,
       rwVolumes: v.RW_VOLUMES,
       maxConcurrent: v.MAX_CONCURRENT_WORKFLOWS,
+      command: v.WORKFLOW_ENGINE_COMMAND,
+      maxRuntimeSeconds: v.MAX_RUNTIME_SECONDS,
+      memoryBytes: v.WORKFLOW_MEMORY_LIMIT,
+      cpus: v.WORKFLOW_CPU_LIMIT,
+      pullPolicy: v.IMAGE_PULL_POLICY,
+      workDirOnHost: v.ORCHESTRATOR_WORK_DIR_ON_HOST,
+      keepFailedJobDirs: v.KEEP_FAILED_JOB_DIRS,
     },
+    templates: { maxBytes: v.TEMPLATE_MAX_BYTES, maxEntries: v.TEMPLATE_MAX_ENTRIES },
     notifications: { principalId: v.NOTIFICATION_PRINCIPAL_ID, submitterMask: v.SUBMITTER_NOTIFICATION_MASK },
     results: {
       shareImmediately: v.SHARE_RESULTS_IMMEDIATELY,
@@ -313,6 +321,7 @@ function assemble(
         v.DOCKERHUB_USERNAME !== undefined && v.DOCKERHUB_PASSWORD !== undefined
           ? { username: v.DOCKERHUB_USERNAME, password: v.DOCKERHUB_PASSWORD }
           : undefined,
+      dockerConfigFile: v.DOCKER_CONFIG_FILE,
     },
     composeProjectName: v.COMPOSE_PROJECT_NAME,
     workDir,

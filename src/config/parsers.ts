@@ -126,3 +126,28 @@ export const httpUrl = (): ValueParser<string | undefined> =>
     }
     return raw.replace(/\/+$/, '');
   });
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** A byte size such as `512m`, `4g` or `1048576` (binary units, as Docker reads them). */
+export const byteSize = (fallback?: number): ValueParser<number | undefined> =>
+  parser((raw) => {
+    if (raw === undefined) return fallback;
+    const match = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?$/i.exec(raw.trim());
+    const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
+    if (match === null || unit === undefined) {
+      return new Rejection('expected a size like 512m, 4g or a number of bytes');
+    }
+    const bytes = Math.floor(Number(match[1]) * unit);
+    return bytes > 0 ? bytes : new Rejection('expected a size above zero');
+  });
+
+/** A positive decimal number, e.g. a CPU count like 1.5. */
+export const positiveNumber = (): ValueParser<number | undefined> =>
+  parser((raw) => {
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    return /^\d+(\.\d+)?$/.test(raw) && value > 0
+      ? value
+      : new Rejection('expected a positive number like 2 or 0.5');
+  });

@@ -11,12 +11,14 @@ import {
   absolutePath,
   absolutePathWithDefault,
   boolean,
+  byteSize,
   httpUrl,
   integerWithDefault,
   normaliseSynId,
   oneOf,
   optionalText,
   parser,
+  positiveNumber,
   principalId,
   synapseId,
   type ValueParser,
@@ -304,6 +306,73 @@ const variableSpecs = {
     parse: rwVolumes,
   },
 
+  WORKFLOW_ENGINE_COMMAND: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary:
+      "CWL runner the engine image runs: toil-cwl-runner (SWO's command) or cwltool. TOIL_CLI_OPTIONS are passed to either.",
+    defaultText: 'toil-cwl-runner',
+    parse: oneOf(['toil-cwl-runner', 'cwltool'], 'toil-cwl-runner'),
+  },
+  MAX_RUNTIME_SECONDS: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary:
+      'Longest a workflow may run before it is stopped and its submission marked INVALID (timed out). Also ends a runner that hangs.',
+    defaultText: '86400 (one day)',
+    parse: integerWithDefault(86_400, { min: 1 }),
+  },
+  WORKFLOW_MEMORY_LIMIT: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary:
+      'Memory limit of the workflow engine container, e.g. 4g; beyond it the workflow ends INVALID (out of memory). Unset: no limit.',
+    parse: byteSize(),
+  },
+  WORKFLOW_CPU_LIMIT: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary: 'CPUs the workflow engine container may use, e.g. 2 or 0.5. Unset: no limit.',
+    parse: positiveNumber(),
+  },
+  IMAGE_PULL_POLICY: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary:
+      'When to pull the engine image: missing (only when not present), always (every job, like SWO), never.',
+    defaultText: 'missing',
+    parse: oneOf(['missing', 'always', 'never'], 'missing'),
+  },
+  ORCHESTRATOR_WORK_DIR_ON_HOST: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary:
+      "The Docker host's path of ORCHESTRATOR_WORK_DIR, when the orchestrator runs in a container outside compose. Unset: the compose volume <COMPOSE_PROJECT_NAME>_shared, or the work directory itself.",
+    parse: absolutePath(),
+  },
+  KEEP_FAILED_JOB_DIRS: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary:
+      'true keeps the job directory of a failed workflow for inspection (the credentials file is deleted anyway).',
+    defaultText: 'false',
+    parse: boolean(false),
+  },
+  TEMPLATE_MAX_BYTES: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary: 'Largest workflow template archive accepted, downloaded or unpacked, e.g. 200m.',
+    defaultText: '200m',
+    parse: byteSize(200 * 1024 ** 2) as ValueParser<number>,
+  },
+  TEMPLATE_MAX_ENTRIES: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary: 'Most files and directories a workflow template archive may hold.',
+    defaultText: '10000',
+    parse: integerWithDefault(10_000, { min: 1 }),
+  },
+
   // --- Notifications and results
   NOTIFICATION_PRINCIPAL_ID: {
     section: 'Participant and admin notifications',
@@ -373,6 +442,13 @@ const variableSpecs = {
     summary: 'Password or access token for DOCKERHUB_USERNAME.',
     secret: true,
     parse: optionalText(),
+  },
+  DOCKER_CONFIG_FILE: {
+    section: 'Registry credentials',
+    origin: 'new',
+    summary:
+      'A Docker config.json whose "auths" give credentials for other registries (ghcr.io, quay.io, a private one).',
+    parse: absolutePath(),
   },
 
   // --- This instance

@@ -58,7 +58,7 @@ export interface EngineJob {
   running: boolean;
 }
 
-export type PullPolicy = 'missing' | 'always' | 'never';
+export type { PullPolicy } from '../config/config.js';
 
 /** Raised when an image cannot be had; the message says which image and why (never a password). */
 export class ImagePullError extends Error {

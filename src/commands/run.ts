@@ -1,0 +1,57 @@
+/**
+ * `synapse-orchestrator run`: the daemon. `--once` runs a single tick and exits (for cron-style use and
+ * for checking a configuration end to end).
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { Daemon } from '../daemon.js';
+import { createLogger } from '../logging/logger.js';
+import { createRuntime } from '../runtime.js';
+
+interface RunOptions {
+  once?: boolean;
+}
+
+async function run(envFile: string | undefined, options: RunOptions): Promise<void> {
+  const { config, warnings } = loadConfig({ envFile, envFileMustExist: envFile !== undefined });
+  const logger = createLogger({ level: config.logging.level, format: config.logging.format });
+  for (const warning of warnings) logger.warn(warning.message, { variable: warning.variable });
+  const runtime = await createRuntime(config, logger);
+  logger.info('Configuration loaded', {
+    orchestratorId: config.orchestratorId,
+    queues: config.queues.map((q) => q.evaluationId),
+    maxConcurrent: config.workflow.maxConcurrent,
+    engineImage: config.workflow.engineImage,
+    command: config.workflow.command,
+  });
+  const daemon = new Daemon(runtime.orchestrator, {
+    pollIntervalSeconds: config.intake.pollIntervalSeconds,
+    logger,
+  });
+  if (options.once === true) {
+    await daemon.tickNow();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = true;
+      logger.info('Shutdown signal received; finishing the current tick', { signal });
+      void daemon.stop().then(resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    daemon.start();
+  });
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('poll the configured queues and run each submission’s workflow until stopped (SIGTERM/SIGINT)')
+    .option('--once', 'run one tick (start what can start, update running jobs) and exit')
+    .action(async (options: RunOptions) => {
+      await run(program.opts<{ envFile?: string }>().envFile, options);
+    });
+}

@@ -1,0 +1,29 @@
+/** Everything one submission's life needs, built once by the daemon and passed down. */
+import type { Config } from '../config/config.js';
+import type { WorkflowEngine } from '../engine/interfaces.js';
+import type { Logger } from '../logging/logger.js';
+import type { SynapseClient } from '../synapse/client.js';
+import type { TemplateCache } from '../templates/index.js';
+import type { AdminAlerts } from './admin-alerts.js';
+import type { OutputFolders } from './folders.js';
+import type { JobRoot } from './job-directory.js';
+import type { StageStatuses } from './stages.js';
+
+export interface RunContext {
+  config: Config;
+  client: SynapseClient;
+  engine: WorkflowEngine;
+  templates: TemplateCache;
+  folders: OutputFolders;
+  alerts: AdminAlerts;
+  jobRoot: JobRoot;
+  stage: StageStatuses;
+  logger: Logger;
+  /** The orchestrator's own user name (for the credentials file when SYNAPSE_USERNAME is unset). */
+  userName: () => Promise<string>;
+  now: () => number;
+  /** Grace period of a stop before the engine kills the container (SWO: 60 s). */
+  stopGraceSeconds: number;
+  /** How often an unchanged running job's WorkflowLastUpdated is refreshed. */
+  heartbeatSeconds: number;
+}

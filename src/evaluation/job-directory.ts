@@ -1,0 +1,117 @@
+/**
+ * A job's directory: where the template, the job file and the credentials file live, and where the
+ * engine and its step containers work.
+ *
+ * SWO's same-path rule: step containers are started by the workflow through the host's Docker socket, so
+ * every path handed to them must be a host path, and the engine container sees the job directory at that
+ * same path. This process may see it elsewhere (inside the compose container, under /shared), so each
+ * directory has a local path (for our own file operations) and a host path (for everything the engine sees).
+ */
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { Config } from '../config/config.js';
+
+/** The job directories' parent, as this process and as the Docker host see it. */
+export interface JobRoot {
+  local: string;
+  host: string;
+  /** How the host path was found, for logs and `validate`. */
+  source: 'configured' | 'compose volume' | 'same as work directory';
+}
+
+/** SWO's workflow inputs (swo-spec §2.4 step 4): exactly these keys and types. */
+export interface WorkflowInputs {
+  submissionId: string;
+  workflowSynapseId: string;
+  submitterUploadSynId: string;
+  adminUploadSynId: string;
+}
+
+export const CREDENTIALS_FILE = '.synapseConfig';
+export const JOB_FILE = 'job.yaml';
+
+/**
+ * Finds the host path of the work directory: configured, or the compose volume `<project>_shared` when this
+ * process runs in a container (SWO's way), or the work directory itself when it runs on the host.
+ */
+export async function resolveJobRoot(
+  config: Config,
+  volumeMountpoint: (name: string) => Promise<string | undefined>,
+  inContainer = existsSync('/.dockerenv'),
+): Promise<JobRoot> {
+  const local = join(config.workDir, 'jobs');
+  if (config.workflow.workDirOnHost !== undefined) {
+    return { local, host: join(config.workflow.workDirOnHost, 'jobs'), source: 'configured' };
+  }
+  if (inContainer && config.composeProjectName !== undefined) {
+    const volume = `${config.composeProjectName}_shared`;
+    const mountpoint = await volumeMountpoint(volume);
+    if (mountpoint === undefined) {
+      throw new Error(
+        `The orchestrator runs in a container, but the Docker volume ${volume} does not exist, so the host path of the job directories is unknown. ` +
+          'Mount that volume at ORCHESTRATOR_WORK_DIR (as the compose file does), or set ORCHESTRATOR_WORK_DIR_ON_HOST.',
+      );
+    }
+    return { local, host: join(mountpoint, 'jobs'), source: 'compose volume' };
+  }
+  return { local, host: local, source: 'same as work directory' };
+}
+
+export class JobDirectory {
+  private constructor(
+    readonly localPath: string,
+    readonly hostPath: string,
+  ) {}
+
+  /** Creates the directory `<root>/<name>` (empty; an existing one from a crashed attempt is replaced). */
+  static async create(root: JobRoot, name: string): Promise<JobDirectory> {
+    const directory = JobDirectory.at(root, name);
+    await rm(directory.localPath, { recursive: true, force: true });
+    await mkdir(directory.localPath, { recursive: true, mode: 0o755 });
+    return directory;
+  }
+
+  /** The directory of an existing job (it may be gone already). */
+  static at(root: JobRoot, name: string): JobDirectory {
+    return new JobDirectory(join(root.local, name), join(root.host, name));
+  }
+
+  /** Host path of a file in the job directory (what the engine is given). */
+  hostFile(relative: string): string {
+    return join(this.hostPath, relative);
+  }
+
+  localFile(relative: string): string {
+    return join(this.localPath, relative);
+  }
+
+  /** SWO's credentials file for the workflow's Synapse client; readable by its owner only. */
+  async writeCredentials(username: string, token: string): Promise<void> {
+    const path = this.localFile(CREDENTIALS_FILE);
+    await writeFile(path, `[authentication]\nusername=${username}\nauthtoken=${token}\n`, { mode: 0o600 });
+    await chmod(path, 0o600);
+  }
+
+  async removeCredentials(): Promise<void> {
+    await rm(this.localFile(CREDENTIALS_FILE), { force: true });
+  }
+
+  /** The job file: SWO's keys, submissionId as a YAML integer, synapseConfig as a CWL File. */
+  async writeJobFile(inputs: WorkflowInputs): Promise<void> {
+    const submissionId = /^\d+$/.test(inputs.submissionId) ? Number(inputs.submissionId) : inputs.submissionId;
+    const body = stringify({
+      submissionId,
+      workflowSynapseId: inputs.workflowSynapseId,
+      submitterUploadSynId: inputs.submitterUploadSynId,
+      adminUploadSynId: inputs.adminUploadSynId,
+      synapseConfig: { class: 'File', path: this.hostFile(CREDENTIALS_FILE) },
+    });
+    await writeFile(this.localFile(JOB_FILE), body, { mode: 0o644 });
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.localPath, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * One tick of the orchestrator, top to bottom: start what capacity allows, fairly across queues, then look
+ * at every running job of this instance. `runOnce` is the whole tick; the daemon schedules it.
+ *
+ * Nothing here throws for one submission's or one queue's sake: each is caught, logged, and retried on
+ * the next tick, so one bad submission or template never stops the others.
+ */
+import pLimit from 'p-limit';
+import type { QueueTemplate } from '../config/config.js';
+import { submissionLogger } from '../logging/logger.js';
+import type { SubmissionBundle } from '../synapse/types.js';
+import { TemplateError } from '../templates/index.js';
+import { ANNOTATIONS, readString } from './annotations.js';
+import type { RunContext } from './context.js';
+import { cleanUpJob } from './finish.js';
+import { monitorSubmission } from './monitor.js';
+import { cancelBeforeStart, startSubmission, type TemplateForQueue } from './start.js';
+
+export interface TickSummary {
+  started: number;
+  finished: number;
+  running: number;
+  /** Submissions left waiting because this instance was at MAX_CONCURRENT_WORKFLOWS. */
+  deferred: number;
+}
+
+/** Starts run a few at a time; monitoring looks at many jobs at once. */
+const PARALLEL_STARTS = 4;
+const PARALLEL_UPDATES = 8;
+
+/** Interleaves the queues' lists (q1[0], q2[0], …, q1[1], …), beginning with queue `first`. */
+export function fairOrder<T>(lists: readonly T[][], first: number): T[] {
+  const order: T[] = [];
+  const longest = Math.max(0, ...lists.map((list) => list.length));
+  for (let index = 0; index < longest; index++) {
+    for (let offset = 0; offset < lists.length; offset++) {
+      const item = lists[(first + offset) % lists.length]?.[index];
+      if (item !== undefined) order.push(item);
+    }
+  }
+  return order;
+}
+
+export class Orchestrator {
+  private rotation = 0;
+  private readonly startLimit = pLimit(PARALLEL_STARTS);
+  private readonly updateLimit = pLimit(PARALLEL_UPDATES);
+
+  constructor(private readonly ctx: RunContext) {}
+
+  async runOnce(): Promise<TickSummary> {
+    const summary: TickSummary = { started: 0, finished: 0, running: 0, deferred: 0 };
+    if (this.ctx.config.intake.acceptNewSubmissions) await this.startNewWork(summary);
+    await this.updateRunningJobs(summary);
+    return summary;
+  }
+
+  private async startNewWork(summary: TickSummary): Promise<void> {
+    const { ctx } = this;
+    const queues = ctx.config.queues;
+    const waiting = await Promise.all(queues.map((queue) => this.waitingIn(queue)));
+    // Cancelled-before-start submissions are settled whatever the capacity.
+    const cancelled = waiting.flat().filter((bundle) => bundle.submissionStatus.cancelRequested === true);
+    const candidates = waiting.map((list) => list.filter((b) => b.submissionStatus.cancelRequested !== true));
+
+    const ours = await ctx.engine.list(ctx.config.orchestratorId);
+    const capacity = Math.max(0, ctx.config.workflow.maxConcurrent - ours.filter((job) => job.running).length);
+    const ordered = fairOrder(candidates, this.rotation);
+    this.rotation = queues.length === 0 ? 0 : (this.rotation + 1) % queues.length;
+    const chosen = ordered.slice(0, capacity);
+    summary.deferred = ordered.length - chosen.length;
+    if (summary.deferred > 0) {
+      ctx.logger.info('At the concurrency limit; the rest wait for the next tick', {
+        limit: ctx.config.workflow.maxConcurrent,
+        waiting: summary.deferred,
+      });
+    }
+
+    const templates = new Map<string, Promise<TemplateForQueue | undefined>>();
+    const templateFor = (evaluationId: string) => {
+      const queue = queues.find((q) => q.evaluationId === evaluationId);
+      if (queue === undefined) return Promise.resolve(undefined);
+      let pending = templates.get(queue.templateEntityId);
+      if (pending === undefined) {
+        pending = this.prepareTemplate(queue);
+        templates.set(queue.templateEntityId, pending);
+      }
+      return pending;
+    };
+
+    await Promise.all([
+      ...cancelled.map((bundle) =>
+        this.startLimit(async () => {
+          const result = await this.guard(bundle, () => cancelBeforeStart(ctx, bundle));
+          if (result === true) summary.finished++;
+        }),
+      ),
+      ...chosen.map((bundle) =>
+        this.startLimit(async () => {
+          const template = await templateFor(bundle.submission.evaluationId);
+          if (template === undefined) return; // template unreachable this tick: stays waiting
+          const result = await this.guard(bundle, () => startSubmission(ctx, bundle, template));
+          if (result === 'started') summary.started++;
+          if (result === 'failed') summary.finished++;
+        }),
+      ),
+    ]);
+  }
+
+  /** The waiting submissions of one queue; a queue that cannot be read is skipped this tick. */
+  private async waitingIn(queue: QueueTemplate): Promise<SubmissionBundle[]> {
+    try {
+      const { items, duplicates } = await this.ctx.client.evaluations.bundles(
+        queue.evaluationId,
+        this.ctx.stage.waiting,
+      );
+      if (duplicates > 0) {
+        this.ctx.logger.warn('The queue listing repeated submissions while paging; each is handled once', {
+          evaluationId: queue.evaluationId,
+          duplicates,
+        });
+      }
+      return items;
+    } catch (error) {
+      this.ctx.logger.error('Could not read the evaluation queue; trying again next tick', {
+        evaluationId: queue.evaluationId,
+        error: (error as Error).message,
+      });
+      return [];
+    }
+  }
+
+  /**
+   * The queue's template for this tick. A broken template is passed on (its submissions end INVALID with
+   * the reason); an unreachable one (network, Synapse down) leaves the queue's submissions waiting.
+   */
+  private async prepareTemplate(queue: QueueTemplate): Promise<TemplateForQueue | undefined> {
+    try {
+      return { ok: true, template: await this.ctx.templates.prepare(queue.templateEntityId) };
+    } catch (error) {
+      const message = (error as Error).message;
+      if (error instanceof TemplateError && error.problem !== 'download') {
+        this.ctx.logger.error('Workflow template is broken', {
+          evaluationId: queue.evaluationId,
+          template: queue.templateEntityId,
+          error: message,
+        });
+        return { ok: false, templateEntityId: queue.templateEntityId, detail: message };
+      }
+      this.ctx.logger.error('Could not get the workflow template; its submissions wait for the next tick', {
+        evaluationId: queue.evaluationId,
+        template: queue.templateEntityId,
+        error: message,
+      });
+      return undefined;
+    }
+  }
+
+  private async updateRunningJobs(summary: TickSummary): Promise<void> {
+    const { ctx } = this;
+    const running = await Promise.all(
+      ctx.config.queues.map(async (queue) => {
+        try {
+          return (await ctx.client.evaluations.bundles(queue.evaluationId, ctx.stage.running)).items;
+        } catch (error) {
+          ctx.logger.error('Could not read running submissions; looking again next tick', {
+            evaluationId: queue.evaluationId,
+            error: (error as Error).message,
+          });
+          return undefined;
+        }
+      }),
+    );
+    const ours = running
+      .flatMap((list) => list ?? [])
+      .filter((b) => readString(b.submissionStatus, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId);
+
+    await Promise.all(
+      ours.map((bundle) =>
+        this.updateLimit(async () => {
+          const result = await this.guard(bundle, () => monitorSubmission(ctx, bundle));
+          if (result === 'finished') summary.finished++;
+          if (result === 'running') summary.running++;
+        }),
+      ),
+    );
+
+    // Containers of this instance whose submission is not running here any more: a crash between the
+    // final write and the clean-up, or an admin who re-queued it. Remove them. Skipped when a queue
+    // could not be read, since its running jobs would look orphaned.
+    if (running.some((list) => list === undefined)) return;
+    const known = new Set(ours.map((b) => readString(b.submissionStatus, ANNOTATIONS.workflowJobId)));
+    const jobs = await ctx.engine.list(ctx.config.orchestratorId);
+    for (const job of jobs.filter((j) => !known.has(j.name))) {
+      await this.removeIfOrphan(job.name, job.identity.submissionId);
+    }
+  }
+
+  private async removeIfOrphan(jobName: string, submissionId: string): Promise<void> {
+    const { ctx } = this;
+    try {
+      const status = await ctx.client.evaluations.getStatus(submissionId);
+      const stillOurs =
+        status.status === ctx.stage.running &&
+        readString(status, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId &&
+        readString(status, ANNOTATIONS.workflowJobId) === jobName;
+      if (stillOurs) return; // its queue is no longer configured: leave it to whoever runs that queue
+      ctx.logger.warn('Removing a workflow container whose submission is no longer running here', {
+        job: jobName,
+        submissionId,
+        status: status.status,
+      });
+      await cleanUpJob(ctx, jobName, false);
+    } catch (error) {
+      ctx.logger.error('Could not check a leftover workflow container', {
+        job: jobName,
+        submissionId,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  /** Runs one submission's step; an error is logged for that submission only. */
+  private async guard<T>(bundle: SubmissionBundle, step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await step();
+    } catch (error) {
+      submissionLogger(this.ctx.logger, {
+        submissionId: bundle.submission.id,
+        evaluationId: bundle.submission.evaluationId,
+      }).error('Submission step failed; it will be retried next tick', { error: (error as Error).message });
+      return undefined;
+    }
+  }
+}

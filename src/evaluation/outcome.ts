@@ -1,0 +1,112 @@
+/**
+ * How a submission's run ended, and how each ending is written: SWO's StatusDescription texts (dashboards
+ * filter on them) and a FailureReason a participant can act on.
+ */
+
+export type Outcome =
+  | { kind: 'succeeded' }
+  | { kind: 'failed'; exitCode: number }
+  | { kind: 'out-of-memory'; limitBytes: number | undefined }
+  | { kind: 'stopped-on-request' }
+  | { kind: 'timed-out'; by: 'time-remaining' }
+  | { kind: 'timed-out'; by: 'max-runtime'; limitSeconds: number }
+  | { kind: 'pull-failed'; image: string; detail: string }
+  | { kind: 'template-broken'; templateEntityId: string; detail: string }
+  | { kind: 'launch-failed'; detail: string }
+  | { kind: 'job-lost' };
+
+/** What the organizers are told about a pipeline problem, and the key that makes it one problem. */
+export function pipelineProblem(
+  outcome: Outcome,
+  submissionId: string,
+): { key: string; detail: string } | undefined {
+  switch (outcome.kind) {
+    case 'pull-failed':
+      return { key: `pull:${outcome.image}`, detail: outcome.detail };
+    case 'template-broken':
+      return { key: `template:${outcome.templateEntityId}:${outcome.detail}`, detail: outcome.detail };
+    case 'launch-failed':
+      return { key: `launch:${submissionId}`, detail: outcome.detail };
+    case 'job-lost':
+      return {
+        key: `job-lost:${submissionId}`, detail: "The workflow's container was gone before the job finished (removed by hand, or the Docker host was reset)." };
+    default:
+      return undefined;
+  }
+}
+
+/** SWO's WorkflowUpdateStatus texts (swo-spec §2.8 D.5), one per ending. */
+export function statusDescription(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case 'succeeded':
+      return 'DONE';
+    case 'stopped-on-request':
+      return 'STOPPED UPON REQUEST';
+    case 'timed-out':
+      return 'EXCEEDED TIME QUOTA';
+    case 'pull-failed':
+      return 'DOCKER PULL FAILED';
+    default:
+      return 'ERROR';
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit] ?? 'bytes'}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds % 86_400 === 0) return plural(seconds / 86_400, 'day');
+  if (seconds % 3_600 === 0) return plural(seconds / 3_600, 'hour');
+  if (seconds % 60 === 0) return plural(seconds / 60, 'minute');
+  return plural(seconds, 'second');
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const EXIT_CODE_MEANINGS: Record<number, string> = {
+  1: 'the workflow reported an error',
+  2: 'the workflow engine rejected its command line or inputs',
+  33: 'cwltool could not run the workflow (an invalid workflow, or a step image it could not get)',
+  126: 'a command in the workflow could not be executed',
+  127: 'a command in the workflow was not found',
+  137: 'the workflow was killed (SIGKILL)',
+  143: 'the workflow was terminated (SIGTERM)',
+};
+
+/** Why the submission failed, in words for the participant; undefined when it succeeded. */
+export function failureReason(outcome: Outcome): string | undefined {
+  switch (outcome.kind) {
+    case 'succeeded':
+      return undefined;
+    case 'failed': {
+      const meaning = EXIT_CODE_MEANINGS[outcome.exitCode];
+      return `The workflow exited with code ${outcome.exitCode}${meaning === undefined ? '' : ` (${meaning})`}.`;
+    }
+    case 'out-of-memory':
+      return outcome.limitBytes === undefined
+        ? 'The workflow ran out of memory.'
+        : `The workflow ran out of memory (limit ${formatBytes(outcome.limitBytes)}).`;
+    case 'stopped-on-request':
+      return 'Stopped on request: the submission was cancelled.';
+    case 'timed-out':
+      return outcome.by === 'time-remaining'
+        ? 'Stopped: the time allowed for this submission ran out.'
+        : `Stopped: it ran longer than the time limit of ${formatDuration(outcome.limitSeconds)}.`;
+    case 'pull-failed':
+      return `The workflow image ${outcome.image} could not be pulled (the organizers have been told).`;
+    case 'template-broken':
+      return 'The workflow template is broken (the organizers have been told).';
+    case 'launch-failed':
+      return 'The workflow could not be started (the organizers have been told).';
+    case 'job-lost':
+      return "The workflow's container disappeared before it finished (the organizers have been told).";
+  }
+}

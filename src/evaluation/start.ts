@@ -1,0 +1,165 @@
+/**
+ * Starting one submission: claim it, then give it folders, a job directory and an engine container.
+ *
+ * The claim comes first and is guarded by the etag just read: only the instance whose write lands runs
+ * the submission (a 412 means someone else wrote; if it is no longer waiting, it is skipped). Everything
+ * after the claim either ends with a running container or with the submission INVALID and nothing left
+ * behind (container, job directory, credentials file).
+ */
+import { randomUUID } from 'node:crypto';
+import { ImagePullError, JOB_NAME_PREFIX } from '../engine/interfaces.js';
+import { submissionLogger } from '../logging/logger.js';
+import type { SubmissionBundle } from '../synapse/types.js';
+import type { PreparedTemplate } from '../templates/index.js';
+import { ANNOTATIONS, PER_RUN_ANNOTATIONS, longAnnotation, stringAnnotation } from './annotations.js';
+import type { RunContext } from './context.js';
+import { engineCommand } from './engine-command.js';
+import { finishSubmission, jobDirName } from './finish.js';
+import { JobDirectory } from './job-directory.js';
+import type { Outcome } from './outcome.js';
+
+export type StartResult = 'started' | 'skipped' | 'cancelled' | 'failed';
+
+/** The template as prepared for this tick, or why it could not be. */
+export type TemplateForQueue =
+  | { ok: true; template: PreparedTemplate }
+  | { ok: false; templateEntityId: string; detail: string };
+
+export const submitterOf = (bundle: SubmissionBundle): string =>
+  bundle.submission.teamId ?? bundle.submission.userId;
+
+/** A waiting submission whose submitter asked to cancel it: INVALID, nothing runs (swo-spec §2.3a). */
+export async function cancelBeforeStart(ctx: RunContext, bundle: SubmissionBundle): Promise<boolean> {
+  const { id, evaluationId } = bundle.submission;
+  const result = await ctx.client.evaluations.updateStatus(
+    id,
+    {
+      status: ctx.stage.failed,
+      canCancel: false,
+      set: [
+        stringAnnotation(ANNOTATIONS.statusDescription, 'STOPPED UPON REQUEST'),
+        stringAnnotation(
+          ANNOTATIONS.failureReason,
+          'Stopped on request: the submission was cancelled before it started.',
+          !ctx.config.results.shareImmediately,
+        ),
+        longAnnotation(ANNOTATIONS.workflowLastUpdated, ctx.now()),
+      ],
+    },
+    {
+      current: bundle.submissionStatus,
+      precondition: (status) => status.status === ctx.stage.waiting,
+    },
+  );
+  if (result.applied) {
+    submissionLogger(ctx.logger, { submissionId: id, evaluationId }).info(
+      'Submission was cancelled before it started; marked INVALID',
+    );
+  }
+  return result.applied;
+}
+
+export async function startSubmission(
+  ctx: RunContext,
+  bundle: SubmissionBundle,
+  template: TemplateForQueue,
+): Promise<StartResult> {
+  const { id: submissionId, evaluationId } = bundle.submission;
+  const log = submissionLogger(ctx.logger, { submissionId, evaluationId });
+  if (bundle.submissionStatus.cancelRequested === true) {
+    return (await cancelBeforeStart(ctx, bundle)) ? 'cancelled' : 'skipped';
+  }
+
+  const jobName = `${JOB_NAME_PREFIX}${randomUUID()}`;
+  const now = ctx.now();
+  const claim = await ctx.client.evaluations.updateStatus(
+    submissionId,
+    {
+      status: ctx.stage.running,
+      canCancel: true,
+      cancelRequested: false,
+      set: [
+        stringAnnotation(ANNOTATIONS.workflowJobId, jobName),
+        stringAnnotation(ANNOTATIONS.orchestratorId, ctx.config.orchestratorId),
+        longAnnotation(ANNOTATIONS.executionStarted, now, true),
+        longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
+      ],
+      remove: [...PER_RUN_ANNOTATIONS],
+    },
+    {
+      current: bundle.submissionStatus,
+      precondition: (status) => status.status === ctx.stage.waiting && status.cancelRequested !== true,
+    },
+  );
+  if (!claim.applied) {
+    log.info('Submission was taken or changed by someone else before we could claim it; skipped', {
+      status: claim.status.status,
+    });
+    return 'skipped';
+  }
+  log.info('Claimed submission', { job: jobName });
+
+  let directory: JobDirectory | undefined;
+  try {
+    if (!template.ok) {
+      throw new LaunchFailure({
+        kind: 'template-broken',
+        templateEntityId: template.templateEntityId,
+        detail: template.detail,
+      });
+    }
+    const folders = await ctx.folders.forSubmission(submitterOf(bundle), submissionId);
+    directory = await JobDirectory.create(ctx.jobRoot, jobDirName(jobName));
+    await ctx.templates.copyTo(template.template, directory.localPath);
+    await directory.writeCredentials(
+      ctx.config.synapse.username ?? (await ctx.userName()),
+      ctx.config.synapse.authToken ?? '',
+    );
+    await directory.writeJobFile({
+      submissionId,
+      workflowSynapseId: template.template.entityId,
+      submitterUploadSynId: folders.shared,
+      adminUploadSynId: folders.locked,
+    });
+    const image = ctx.config.workflow.engineImage;
+    try {
+      await ctx.engine.ensureImage(image);
+    } catch (error) {
+      if (error instanceof ImagePullError) {
+        throw new LaunchFailure({ kind: 'pull-failed', image, detail: error.message });
+      }
+      throw error;
+    }
+    await ctx.engine.start({
+      name: jobName,
+      image,
+      command: engineCommand(
+        ctx.config.workflow.command,
+        ctx.config.workflow.toilCliOptions,
+        directory,
+        template.template.rootTemplate,
+      ),
+      jobDir: directory.hostPath,
+      identity: { orchestratorId: ctx.config.orchestratorId, submissionId, evaluationId },
+    });
+    log.info('Started workflow', { job: jobName, image, template: template.template.entityId });
+    return 'started';
+  } catch (error) {
+    const outcome: Outcome =
+      error instanceof LaunchFailure
+        ? error.outcome
+        : { kind: 'launch-failed', detail: (error as Error).message };
+    log.error('Could not start the workflow; ending the submission', {
+      outcome: outcome.kind,
+      error: (error as Error).message,
+    });
+    await finishSubmission(ctx, { submissionId, evaluationId, jobName }, outcome);
+    return 'failed';
+  }
+}
+
+class LaunchFailure extends Error {
+  constructor(readonly outcome: Outcome) {
+    super(outcome.kind);
+  }
+}

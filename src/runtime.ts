@@ -1,0 +1,107 @@
+/**
+ * Builds the running parts from a configuration: the Synapse client, the engine, the template cache, the
+ * folders, the admin alerts, the job root, and the orchestrator that uses them.
+ */
+import { join } from 'node:path';
+import type { Config } from './config/config.js';
+import { DockerEngine } from './engine/docker.js';
+import { registryAuthResolver } from './engine/registry-auth.js';
+import { AdminAlerts } from './evaluation/admin-alerts.js';
+import type { RunContext } from './evaluation/context.js';
+import { OutputFolders } from './evaluation/folders.js';
+import { resolveJobRoot } from './evaluation/job-directory.js';
+import { Orchestrator } from './evaluation/orchestrator.js';
+import { stageStatuses } from './evaluation/stages.js';
+import type { Logger } from './logging/logger.js';
+import { SynapseClient, type SynapseClientOptions } from './synapse/client.js';
+import type { UserProfile } from './synapse/types.js';
+import { TemplateCache } from './templates/index.js';
+
+export interface RuntimeOptions {
+  /** Test hooks: faster retries, shorter stop grace, a fake clock. */
+  synapse?: Partial<Pick<SynapseClientOptions, 'retry' | 'messages'>>;
+  stopGraceSeconds?: number;
+  heartbeatSeconds?: number;
+  pull?: { attempts: number; firstDelayMs: number; maxDelayMs: number };
+  now?: () => number;
+}
+
+export interface Runtime {
+  ctx: RunContext;
+  orchestrator: Orchestrator;
+  engine: DockerEngine;
+}
+
+export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
+  if (config.engine.kind !== 'docker') {
+    throw new Error('WES mode (WES_ENDPOINT) is not available in this version yet; set DOCKER_ENGINE_URL instead.');
+  }
+  const token = config.synapse.authToken;
+  if (token === undefined) throw new Error('SYNAPSE_PAT is not set.');
+  const client = new SynapseClient({
+    endpoint: config.synapse.endpoint,
+    token,
+    logger,
+    ...(options.synapse?.retry === undefined ? {} : { retry: options.synapse.retry }),
+    ...(options.synapse?.messages === undefined ? {} : { messages: options.synapse.messages }),
+  });
+  const engine = new DockerEngine({
+    url: config.engine.url,
+    certPath: config.engine.certPath,
+    ...(config.engine.certPathOnHost === undefined ? {} : { certPathOnHost: config.engine.certPathOnHost }),
+    privileged: config.workflow.privileged,
+    rwVolumes: config.workflow.rwVolumes,
+    ...(config.workflow.memoryBytes === undefined ? {} : { memoryBytes: config.workflow.memoryBytes }),
+    ...(config.workflow.cpus === undefined ? {} : { nanoCpus: Math.round(config.workflow.cpus * 1e9) }),
+    pullPolicy: config.workflow.pullPolicy,
+    ...(options.pull === undefined ? {} : { pull: options.pull }),
+    registryAuth: registryAuthResolver({
+      ...(config.synapse.username === undefined ? {} : { synapseUsername: config.synapse.username }),
+      synapseToken: token,
+      ...(config.registries.dockerHub === undefined ? {} : { dockerHub: config.registries.dockerHub }),
+      ...(config.registries.dockerConfigFile === undefined
+        ? {}
+        : { dockerConfigPath: config.registries.dockerConfigFile }),
+    }),
+    logger,
+  });
+  await engine.ping();
+
+  let me: Promise<UserProfile> | undefined;
+  const profile = () => {
+    me ??= client.profiles.me();
+    me.catch(() => (me = undefined));
+    return me;
+  };
+  const ownPrincipalId = async () => (await profile()).ownerId;
+  const ctx: RunContext = {
+    config,
+    client,
+    engine,
+    templates: new TemplateCache({
+      client,
+      cacheDir: join(config.workDir, 'templates'),
+      limits: config.templates,
+      logger,
+    }),
+    folders: new OutputFolders(client, {
+      rootId: config.outputRootEntityId,
+      ownPrincipalId,
+      dataUnlockPrincipalId: config.results.dataUnlockPrincipalId,
+    }),
+    alerts: new AdminAlerts(
+      client,
+      async () => config.notifications.principalId ?? (await ownPrincipalId()),
+      logger,
+    ),
+    jobRoot: await resolveJobRoot(config, (name) => engine.volumeMountpoint(name)),
+    stage: stageStatuses(config.intake.executionStage),
+    logger,
+    userName: async () => (await profile()).userName,
+    now: options.now ?? Date.now,
+    stopGraceSeconds: options.stopGraceSeconds ?? 60,
+    heartbeatSeconds: options.heartbeatSeconds ?? 300,
+  };
+  logger.info('Job directories', { local: ctx.jobRoot.local, host: ctx.jobRoot.host, found: ctx.jobRoot.source });
+  return { ctx, orchestrator: new Orchestrator(ctx), engine };
+}
