@@ -47,7 +47,9 @@ export class Daemon {
       },
       { name: 'orchestrator-tick', noOverlap: true },
     );
-    this.options.logger.info('Orchestrator started', { pollIntervalSeconds: this.options.pollIntervalSeconds });
+    this.options.logger.info('Orchestrator started', {
+      pollIntervalSeconds: this.options.pollIntervalSeconds,
+    });
   }
 
   /** Runs a tick now, unless one is running (then waits for that one). */
@@ -66,7 +68,9 @@ export class Daemon {
     await this.task?.stop();
     await this.task?.destroy();
     await this.current;
-    this.options.logger.info('Orchestrator stopped; running workflows continue and are picked up at the next start');
+    this.options.logger.info(
+      'Orchestrator stopped; running workflows continue and are picked up at the next start',
+    );
   }
 
   private async tick(): Promise<void> {

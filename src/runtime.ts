@@ -32,9 +32,15 @@ export interface Runtime {
   engine: DockerEngine;
 }
 
-export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
+export async function createRuntime(
+  config: Config,
+  logger: Logger,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   if (config.engine.kind !== 'docker') {
-    throw new Error('WES mode (WES_ENDPOINT) is not available in this version yet; set DOCKER_ENGINE_URL instead.');
+    throw new Error(
+      'WES mode (WES_ENDPOINT) is not available in this version yet; set DOCKER_ENGINE_URL instead.',
+    );
   }
   const token = config.synapse.authToken;
   if (token === undefined) throw new Error('SYNAPSE_PAT is not set.');
@@ -102,6 +108,10 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     stopGraceSeconds: options.stopGraceSeconds ?? 60,
     heartbeatSeconds: options.heartbeatSeconds ?? 300,
   };
-  logger.info('Job directories', { local: ctx.jobRoot.local, host: ctx.jobRoot.host, found: ctx.jobRoot.source });
+  logger.info('Job directories', {
+    local: ctx.jobRoot.local,
+    host: ctx.jobRoot.host,
+    found: ctx.jobRoot.source,
+  });
   return { ctx, orchestrator: new Orchestrator(ctx), engine };
 }

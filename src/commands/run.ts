@@ -49,7 +49,9 @@ async function run(envFile: string | undefined, options: RunOptions): Promise<vo
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('poll the configured queues and run each submission’s workflow until stopped (SIGTERM/SIGINT)')
+    .description(
+      'poll the configured queues and run each submission’s workflow until stopped (SIGTERM/SIGINT)',
+    )
     .option('--once', 'run one tick (start what can start, update running jobs) and exit')
     .action(async (options: RunOptions) => {
       await run(program.opts<{ envFile?: string }>().envFile, options);

@@ -142,6 +142,9 @@ export const byteSize = (fallback?: number): ValueParser<number | undefined> =>
     return bytes > 0 ? bytes : new Rejection('expected a size above zero');
   });
 
+/** `byteSize` for variables that always have a default. */
+export const byteSizeWithDefault = (fallback: number) => byteSize(fallback) as ValueParser<number>;
+
 /** A positive decimal number, e.g. a CPU count like 1.5. */
 export const positiveNumber = (): ValueParser<number | undefined> =>
   parser((raw) => {

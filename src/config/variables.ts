@@ -12,6 +12,7 @@ import {
   absolutePathWithDefault,
   boolean,
   byteSize,
+  byteSizeWithDefault,
   httpUrl,
   integerWithDefault,
   normaliseSynId,
@@ -363,7 +364,7 @@ const variableSpecs = {
     origin: 'new',
     summary: 'Largest workflow template archive accepted, downloaded or unpacked, e.g. 200m.',
     defaultText: '200m',
-    parse: byteSize(200 * 1024 ** 2) as ValueParser<number>,
+    parse: byteSizeWithDefault(200 * 1024 ** 2),
   },
   TEMPLATE_MAX_ENTRIES: {
     section: 'Workflow engine',

@@ -68,7 +68,7 @@ export function readNumber(status: SubmissionStatus, key: string): number | unde
   const v1 =
     status.annotations?.longAnnos?.find((a) => a.key === key) ??
     status.annotations?.doubleAnnos?.find((a) => a.key === key);
-  if (v1 !== undefined) return Number(v1.value);
+  if (v1 !== undefined) return v1.value;
   const v2 = status.submissionAnnotations?.annotations[key];
   const first = v2?.value[0];
   if (first === undefined) return undefined;

@@ -29,5 +29,13 @@ export function engineCommand(
       jobFile,
     ];
   }
-  return ['toil-cwl-runner', ...options, '--workDir', directory.hostPath, '--noLinkImports', workflow, jobFile];
+  return [
+    'toil-cwl-runner',
+    ...options,
+    '--workDir',
+    directory.hostPath,
+    '--noLinkImports',
+    workflow,
+    jobFile,
+  ];
 }

@@ -7,12 +7,7 @@
  * directory removed. The credentials file goes in every case.
  */
 import { submissionLogger } from '../logging/logger.js';
-import {
-  ANNOTATIONS,
-  doubleAnnotation,
-  longAnnotation,
-  stringAnnotation,
-} from './annotations.js';
+import { ANNOTATIONS, doubleAnnotation, longAnnotation, stringAnnotation } from './annotations.js';
 import type { RunContext } from './context.js';
 import { JobDirectory } from './job-directory.js';
 import { failureReason, pipelineProblem, statusDescription, type Outcome } from './outcome.js';
@@ -25,8 +20,15 @@ export interface FinishingJob {
   progress?: number;
 }
 
-export async function finishSubmission(ctx: RunContext, job: FinishingJob, outcome: Outcome): Promise<boolean> {
-  const log = submissionLogger(ctx.logger, { submissionId: job.submissionId, evaluationId: job.evaluationId });
+export async function finishSubmission(
+  ctx: RunContext,
+  job: FinishingJob,
+  outcome: Outcome,
+): Promise<boolean> {
+  const log = submissionLogger(ctx.logger, {
+    submissionId: job.submissionId,
+    evaluationId: job.evaluationId,
+  });
   const succeeded = outcome.kind === 'succeeded';
   const reason = failureReason(outcome);
   const shared = ctx.config.results.shareImmediately;
@@ -78,7 +80,11 @@ export async function finishSubmission(ctx: RunContext, job: FinishingJob, outco
 }
 
 /** Removes the job's containers (engine and steps) and its directory; keeps a failed job's when configured. */
-export async function cleanUpJob(ctx: RunContext, jobName: string | undefined, failed: boolean): Promise<void> {
+export async function cleanUpJob(
+  ctx: RunContext,
+  jobName: string | undefined,
+  failed: boolean,
+): Promise<void> {
   if (jobName === undefined) return;
   const directory = JobDirectory.at(ctx.jobRoot, jobDirName(jobName));
   await ctx.engine.remove(jobName, directory.hostPath);

@@ -100,7 +100,9 @@ export class JobDirectory {
 
   /** The job file: SWO's keys, submissionId as a YAML integer, synapseConfig as a CWL File. */
   async writeJobFile(inputs: WorkflowInputs): Promise<void> {
-    const submissionId = /^\d+$/.test(inputs.submissionId) ? Number(inputs.submissionId) : inputs.submissionId;
+    const submissionId = /^\d+$/.test(inputs.submissionId)
+      ? Number(inputs.submissionId)
+      : inputs.submissionId;
     const body = stringify({
       submissionId,
       workflowSynapseId: inputs.workflowSynapseId,

@@ -64,7 +64,10 @@ export class Orchestrator {
     const candidates = waiting.map((list) => list.filter((b) => b.submissionStatus.cancelRequested !== true));
 
     const ours = await ctx.engine.list(ctx.config.orchestratorId);
-    const capacity = Math.max(0, ctx.config.workflow.maxConcurrent - ours.filter((job) => job.running).length);
+    const capacity = Math.max(
+      0,
+      ctx.config.workflow.maxConcurrent - ours.filter((job) => job.running).length,
+    );
     const ordered = fairOrder(candidates, this.rotation);
     this.rotation = queues.length === 0 ? 0 : (this.rotation + 1) % queues.length;
     const chosen = ordered.slice(0, capacity);
@@ -173,7 +176,9 @@ export class Orchestrator {
     );
     const ours = running
       .flatMap((list) => list ?? [])
-      .filter((b) => readString(b.submissionStatus, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId);
+      .filter(
+        (b) => readString(b.submissionStatus, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId,
+      );
 
     await Promise.all(
       ours.map((bundle) =>

@@ -29,7 +29,10 @@ export function pipelineProblem(
       return { key: `launch:${submissionId}`, detail: outcome.detail };
     case 'job-lost':
       return {
-        key: `job-lost:${submissionId}`, detail: "The workflow's container was gone before the job finished (removed by hand, or the Docker host was reset)." };
+        key: `job-lost:${submissionId}`,
+        detail:
+          "The workflow's container was gone before the job finished (removed by hand, or the Docker host was reset).",
+      };
     default:
       return undefined;
   }

@@ -22,8 +22,7 @@ export type StartResult = 'started' | 'skipped' | 'cancelled' | 'failed';
 
 /** The template as prepared for this tick, or why it could not be. */
 export type TemplateForQueue =
-  | { ok: true; template: PreparedTemplate }
-  | { ok: false; templateEntityId: string; detail: string };
+  { ok: true; template: PreparedTemplate } | { ok: false; templateEntityId: string; detail: string };
 
 export const submitterOf = (bundle: SubmissionBundle): string =>
   bundle.submission.teamId ?? bundle.submission.userId;

@@ -1,6 +1,8 @@
 /** Runs the built CLI the way an operator would, and records its output for the e2e secret scan. */
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
 import { CLI, PRODUCT_OUTPUT_LOG } from './paths.js';
 
 export interface CliResult {
@@ -35,4 +37,10 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
     `\n$ synapse-orchestrator ${args.join(' ')}  (exit ${String(status)})\n${stdout}${stderr}`,
   );
   return { status, stdout, stderr };
+}
+
+/** A stream for in-process product logs, written where the e2e secret scan reads them. */
+export function productLogStream(): Writable {
+  mkdirSync(dirname(PRODUCT_OUTPUT_LOG), { recursive: true });
+  return createWriteStream(PRODUCT_OUTPUT_LOG, { flags: 'a' });
 }

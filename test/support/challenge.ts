@@ -1,0 +1,247 @@
+/**
+ * A whole challenge on the local platform for lifecycle tests: an organizer's project and output folder,
+ * queues with templates, participants, and an orchestrator runtime (the production code) pointed at it.
+ * Tests drive ticks themselves (`tickUntil`) so they wait on behaviour, not on a clock.
+ */
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import Docker from 'dockerode';
+import { ZipFile } from 'yazl';
+import { loadConfig } from '../../src/config/index.js';
+import type { Config } from '../../src/config/config.js';
+import { LABELS } from '../../src/engine/interfaces.js';
+import { createLogger } from '../../src/logging/logger.js';
+import type { SeededUser } from '../../src/local-platform/admin-client.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { SynapseClient } from '../../src/synapse/client.js';
+import type { SubmissionStatus, Team } from '../../src/synapse/types.js';
+import { FAST_RETRY, startTestPlatform, type TestPlatform } from './platform.js';
+import { productLogStream } from './cli.js';
+
+export const ENGINE_IMAGE = 'local/cwl-engine:1';
+export const TOIL_ENGINE_IMAGE = 'local/cwl-engine:toil';
+export const STEP_IMAGE = 'local/busybox:1';
+export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'workflows');
+
+const SAGE_INPUTS = `inputs:
+  submissionId: int
+  adminUploadSynId: string
+  submitterUploadSynId: string
+  synapseConfig: File
+  workflowSynapseId: string
+`;
+
+/** A one-tool CWL "workflow" running `script` with sh inside the engine container (fast: no step container). */
+export function shellTool(script: string): string {
+  return `cwlVersion: v1.0
+class: CommandLineTool
+baseCommand: [sh, -c]
+arguments: [${JSON.stringify(script)}]
+${SAGE_INPUTS}outputs: []
+`;
+}
+
+/** A tool running `script` in a sibling step container (local/busybox:1) through the Docker socket. */
+export function stepTool(script: string): string {
+  return `cwlVersion: v1.0
+class: CommandLineTool
+requirements:
+  DockerRequirement:
+    dockerPull: ${STEP_IMAGE}
+baseCommand: [sh, -c]
+arguments: [${JSON.stringify(script)}]
+${SAGE_INPUTS}outputs: []
+`;
+}
+
+/** Zips files given as { path: content } (or a directory on disk) into an archive buffer. */
+export function zipFiles(files: Record<string, string | Buffer>): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const [path, content] of Object.entries(files)) {
+    zip.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), path);
+  }
+  zip.end();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    zip.outputStream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+    });
+    zip.outputStream.on('end', () => {
+      resolve(Buffer.concat(chunks));
+    });
+    zip.outputStream.on('error', reject);
+  });
+}
+
+export function filesOf(dir: string, prefix = ''): Record<string, Buffer> {
+  const files: Record<string, Buffer> = {};
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files[`${prefix}${relative(dir, path)}`] = readFileSync(path);
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+export interface QueueSpec {
+  name?: string;
+  /** The template archive (zip or tar.gz bytes) and its ROOT_TEMPLATE. */
+  archive: Buffer;
+  rootTemplate?: string;
+}
+
+export interface Challenge {
+  tp: TestPlatform;
+  organizerProjectId: string;
+  outputRootId: string;
+  participant: SeededUser;
+  teammate: SeededUser;
+  team: Team;
+  queues: { evaluationId: string; templateId: string }[];
+  /** The orchestrator account's client (it owns the project, so it may edit templates). */
+  client: SynapseClient;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function setUpChallenge(queues: QueueSpec[]): Promise<Challenge> {
+  const tp = await startTestPlatform();
+  const { admin, orchestrator } = tp;
+  const unique = `${process.pid}-${++counter}`;
+  const participant = await admin.createUser({
+    userName: `participant-${unique}`,
+    firstName: 'Pat',
+    lastName: 'Ticipant',
+  });
+  const teammate = await admin.createUser({ userName: `teammate-${unique}` });
+  const team = await admin.createTeam(`Team $1 \\ ${unique}`, [participant.ownerId, teammate.ownerId]);
+  const project = await admin.createProject(`Challenge ${unique}`, orchestrator.ownerId);
+  const output = await admin.createFolder('Output', project.id, orchestrator.ownerId);
+  const created = [];
+  for (const [index, queue] of queues.entries()) {
+    const template = await admin.createTemplate({
+      name: `template-${index}.zip`,
+      parentId: project.id,
+      ownerId: orchestrator.ownerId,
+      ...(queue.rootTemplate === undefined ? {} : { rootTemplate: queue.rootTemplate }),
+      archiveBase64: queue.archive.toString('base64'),
+      fileName: `template-${index}.zip`,
+    });
+    const evaluation = await admin.createEvaluation({
+      name: queue.name ?? `Queue ${index + 1} (${unique})`,
+      ownerId: orchestrator.ownerId,
+      contentSource: project.id,
+      permissions: {
+        [orchestrator.ownerId]: ['READ', 'READ_PRIVATE_SUBMISSION', 'UPDATE_SUBMISSION', 'DELETE_SUBMISSION'],
+      },
+    });
+    created.push({ evaluationId: evaluation.id, templateId: template.id });
+  }
+  const client = new SynapseClient({ endpoint: tp.endpoint, token: orchestrator.token, retry: FAST_RETRY });
+  return {
+    tp,
+    organizerProjectId: project.id,
+    outputRootId: output.id,
+    participant,
+    teammate,
+    team,
+    queues: created,
+    client,
+    close: () => tp.close(),
+  };
+}
+
+export interface RunningOrchestrator {
+  runtime: Runtime;
+  config: Config;
+  workDir: string;
+  /** Runs ticks until `done` holds (checked after each tick); fails after `timeoutMs`. */
+  tickUntil(done: () => Promise<boolean>, timeoutMs?: number, onTick?: () => Promise<void>): Promise<void>;
+}
+
+export async function startOrchestrator(
+  challenge: Challenge,
+  env: Record<string, string> = {},
+): Promise<RunningOrchestrator> {
+  const workDir = mkdtempSync(join(tmpdir(), 'orchestrator-work-'));
+  const templates = Object.fromEntries(challenge.queues.map((q) => [q.evaluationId, q.templateId]));
+  const { config } = loadConfig({
+    envFile: '/nonexistent/.env',
+    env: {
+      SYNAPSE_ENDPOINT: challenge.tp.platform.url,
+      SYNAPSE_PAT: challenge.tp.orchestrator.token,
+      EVALUATION_TEMPLATES: JSON.stringify(templates),
+      WORKFLOW_OUTPUT_ROOT_ENTITY_ID: challenge.outputRootId,
+      DOCKER_ENGINE_URL: 'unix:///var/run/docker.sock',
+      WORKFLOW_ENGINE_DOCKER_IMAGE: ENGINE_IMAGE,
+      WORKFLOW_ENGINE_COMMAND: 'cwltool',
+      ORCHESTRATOR_WORK_DIR: workDir,
+      ORCHESTRATOR_ID: `test-${process.pid}-${++counter}`,
+      POLL_INTERVAL_SECONDS: '1',
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
+  });
+  const logger = createLogger({ level: 'debug', format: 'json', stream: productLogStream() });
+  const runtime = await createRuntime(config, logger, {
+    synapse: { retry: FAST_RETRY },
+    stopGraceSeconds: 5,
+    pull: { attempts: 2, firstDelayMs: 10, maxDelayMs: 20 },
+  });
+  return {
+    runtime,
+    config,
+    workDir,
+    async tickUntil(done, timeoutMs = 120_000, onTick) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await runtime.orchestrator.runOnce();
+        if (onTick !== undefined) await onTick();
+        if (await done()) return;
+        if (Date.now() > deadline) throw new Error(`tickUntil: condition not met within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    },
+  };
+}
+
+export async function statusOf(challenge: Challenge, submissionId: string): Promise<SubmissionStatus> {
+  return challenge.client.evaluations.getStatus(submissionId);
+}
+
+export const FINAL = new Set(['ACCEPTED', 'INVALID', 'VALIDATED', 'REJECTED', 'SCORED']);
+
+export async function submitFile(
+  challenge: Challenge,
+  evaluationId: string,
+  options: { asTeam?: boolean; content?: string } = {},
+): Promise<string> {
+  const submission = await challenge.tp.admin.createSubmission({
+    evaluationId,
+    userId: challenge.participant.ownerId,
+    ...(options.asTeam === true ? { teamId: challenge.team.id } : {}),
+    file: {
+      name: 'prediction.csv',
+      contentBase64: Buffer.from(options.content ?? 'id,score\n1,0.5\n').toString('base64'),
+    },
+  });
+  return submission.id;
+}
+
+/** Every container on the engine that belongs to `orchestratorId`, or that mounts something under `dir`. */
+export async function containersOf(orchestratorId: string, dir?: string): Promise<string[]> {
+  const docker = new Docker();
+  const all = await docker.listContainers({ all: true });
+  return all
+    .filter(
+      (c) =>
+        c.Labels[LABELS.orchestratorId] === orchestratorId ||
+        (dir !== undefined && c.Mounts.some((m) => m.Source.startsWith(dir))),
+    )
+    .map((c) => c.Names[0] ?? c.Id);
+}
