@@ -1,0 +1,201 @@
+/**
+ * Two lifecycle figures, measured against the local platform and the real Docker engine:
+ *
+ * 1. Platform calls per accepted short submission, by endpoint, excluding polling (the queue listings and
+ *    the per-tick template check). Target: at most 15. SWO makes about 20 for folders and uploads, plus a
+ *    status write every 10 s while a job runs.
+ * 2. Start latency: from a submission entering RECEIVED to its engine container running, with the real
+ *    schedule (POLL_INTERVAL_SECONDS=10, submissions made at random points of the cycle). Target: at most
+ *    the poll interval + 2 s.
+ *
+ * Usage: npx tsx bench/lifecycle.ts   (needs Docker and the local/cwl-engine:1 image: ./scripts/test builds it)
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Docker from 'dockerode';
+import { ZipFile } from 'yazl';
+import { loadConfig } from '../src/config/index.js';
+import { Daemon } from '../src/daemon.js';
+import { LABELS } from '../src/engine/interfaces.js';
+import { createLogger } from '../src/logging/logger.js';
+import { LocalPlatformAdmin } from '../src/local-platform/admin-client.js';
+import { startLocalPlatform } from '../src/local-platform/server.js';
+import { createRuntime } from '../src/runtime.js';
+import { SynapseClient } from '../src/synapse/client.js';
+import type { SynapseRequest } from '../src/synapse/http.js';
+
+const POLL_SECONDS = 10;
+const LATENCY_SAMPLES = 4;
+const WORKFLOW = `cwlVersion: v1.0
+class: CommandLineTool
+baseCommand: [sh, -c]
+arguments: ["echo scored"]
+inputs:
+  submissionId: int
+  adminUploadSynId: string
+  submitterUploadSynId: string
+  synapseConfig: File
+  workflowSynapseId: string
+outputs: []
+`;
+
+function zip(files: Record<string, string>): Promise<Buffer> {
+  const archive = new ZipFile();
+  for (const [name, text] of Object.entries(files)) archive.addBuffer(Buffer.from(text), name);
+  archive.end();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    archive.outputStream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+    });
+    archive.outputStream.on('end', () => {
+      resolve(Buffer.concat(chunks));
+    });
+    archive.outputStream.on('error', reject);
+  });
+}
+
+/** `GET /evaluation/9614045/submission/bundle/all` → `GET /evaluation/{id}/submission/bundle/all` */
+const endpointOf = (request: SynapseRequest) =>
+  `${request.method} /${request.api}/v1${request.path.replace(/\/(syn)?\d+(?=\/|$)/g, '/{id}')}`;
+
+const POLLING = [/bundle\/all$/, /^GET \/repo\/v1\/entity\/\{id\}$/];
+/** Once per template version (the download) or once per process (who am I), not per submission. */
+const ONE_TIME = [/annotations2$/, /filehandles$/, /fileHandle\/batch$/, /^GET \/repo\/v1\/userProfile$/];
+const kind = (key: string) =>
+  POLLING.some((p) => p.test(key))
+    ? 'polling'
+    : ONE_TIME.some((p) => p.test(key))
+      ? 'one-time'
+      : 'submission';
+
+async function main(): Promise<void> {
+  const platform = await startLocalPlatform({ dataDir: mkdtempSync(join(tmpdir(), 'bench-platform-')) });
+  const admin = new LocalPlatformAdmin(platform.url, platform.adminToken);
+  const bot = await admin.createUser({ userName: 'orchestrator-bot' });
+  const alice = await admin.createUser({ userName: 'alice', firstName: 'Alice', lastName: 'Bench' });
+  const project = await admin.createProject('Bench challenge', bot.ownerId);
+  const output = await admin.createFolder('Output', project.id, bot.ownerId);
+  const template = await admin.createTemplate({
+    name: 'template.zip',
+    parentId: project.id,
+    ownerId: bot.ownerId,
+    rootTemplate: 'wf.cwl',
+    archiveBase64: (await zip({ 'wf.cwl': WORKFLOW })).toString('base64'),
+    fileName: 'template.zip',
+  });
+  const evaluation = await admin.createEvaluation({
+    name: 'Bench queue',
+    ownerId: bot.ownerId,
+    contentSource: project.id,
+    permissions: { [bot.ownerId]: ['READ', 'READ_PRIVATE_SUBMISSION', 'UPDATE_SUBMISSION'] },
+  });
+  const { config } = loadConfig({
+    envFile: '/nonexistent/.env',
+    env: {
+      SYNAPSE_ENDPOINT: platform.url,
+      SYNAPSE_PAT: bot.token,
+      EVALUATION_TEMPLATES: JSON.stringify({ [evaluation.id]: template.id }),
+      WORKFLOW_OUTPUT_ROOT_ENTITY_ID: output.id,
+      DOCKER_ENGINE_URL: 'unix:///var/run/docker.sock',
+      WORKFLOW_ENGINE_DOCKER_IMAGE: 'local/cwl-engine:1',
+      WORKFLOW_ENGINE_COMMAND: 'cwltool',
+      ORCHESTRATOR_WORK_DIR: mkdtempSync(join(tmpdir(), 'bench-work-')),
+      ORCHESTRATOR_ID: `bench-${process.pid}`,
+      POLL_INTERVAL_SECONDS: String(POLL_SECONDS),
+    },
+  });
+  const silent = new Writable({
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'error', format: 'json', stream: silent });
+  const runtime = await createRuntime(config, logger);
+
+  // The bench's own look at the statuses goes through another client, so it is not counted.
+  const observer = new SynapseClient({ endpoint: runtime.ctx.config.synapse.endpoint, token: bot.token });
+
+  // Count every Synapse call the orchestrator makes, by endpoint.
+  const calls = new Map<string, number>();
+  const http = runtime.ctx.client.http;
+  const original = http.request.bind(http);
+  http.request = <T>(request: SynapseRequest): Promise<T> => {
+    const key = endpointOf(request);
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+    return original<T>(request);
+  };
+
+  const submit = async () =>
+    (
+      await admin.createSubmission({
+        evaluationId: evaluation.id,
+        userId: alice.ownerId,
+        file: { name: 'prediction.csv', contentBase64: Buffer.from('id,score\n1,0.9\n').toString('base64') },
+      })
+    ).id;
+
+  async function callsForOneSubmission(label: string): Promise<void> {
+    const id = await submit();
+    calls.clear();
+    for (;;) {
+      await runtime.orchestrator.runOnce();
+      const status = await observer.evaluations.getStatus(id);
+      if (status.status === 'ACCEPTED') break;
+      if (status.status === 'INVALID') throw new Error(`bench submission ${id} ended INVALID`);
+      await sleep(200);
+    }
+    const counted = [...calls.entries()].filter(([key]) => kind(key) === 'submission');
+    const polling = [...calls.entries()].filter(([key]) => kind(key) === 'polling');
+    const oneTime = [...calls.entries()].filter(([key]) => kind(key) === 'one-time');
+    const total = counted.reduce((sum, [, n]) => sum + n, 0);
+    console.log(
+      `\n${label}: ${total} platform calls excluding polling (target <= 15; ratio ${(total / 15).toFixed(2)})`,
+    );
+    for (const [key, n] of counted.sort()) console.log(`  ${String(n).padStart(3)}  ${key}`);
+    console.log(`  polling during the run: ${polling.map(([key, n]) => `${n}x ${key}`).join(', ')}`);
+    if (oneTime.length > 0) {
+      console.log(
+        `  once per template version or process: ${oneTime.map(([key, n]) => `${n}x ${key}`).join(', ')}`,
+      );
+    }
+  }
+
+  await callsForOneSubmission("Accepted short submission, the submitter's first (folders and ACLs created)");
+  await callsForOneSubmission('Accepted short submission, same submitter again (folders known)');
+
+  // Start latency on the real schedule.
+  const docker = new Docker();
+  const daemon = new Daemon(runtime.orchestrator, { pollIntervalSeconds: POLL_SECONDS, logger });
+  daemon.start();
+  const latencies: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    await sleep(Math.random() * POLL_SECONDS * 1000);
+    const submittedAt = Date.now();
+    const id = await submit();
+    for (;;) {
+      const running = await docker.listContainers({
+        filters: { label: [`${LABELS.submissionId}=${id}`], status: ['running'] },
+      });
+      const status = await observer.evaluations.getStatus(id);
+      if (running.length > 0 || status.status === 'ACCEPTED') break;
+      await sleep(25);
+    }
+    latencies.push((Date.now() - submittedAt) / 1000);
+    while ((await observer.evaluations.getStatus(id)).status !== 'ACCEPTED') await sleep(200);
+  }
+  await daemon.stop();
+  const worst = Math.max(...latencies);
+  const target = POLL_SECONDS + 2;
+  console.log(
+    `\nStart latency, RECEIVED → engine container running (poll interval ${POLL_SECONDS} s): ` +
+      `${latencies.map((s) => s.toFixed(1)).join(' s, ')} s; worst ${worst.toFixed(1)} s ` +
+      `(target <= ${target} s; ratio ${(worst / target).toFixed(2)})`,
+  );
+  await platform.close();
+}
+
+await main();
