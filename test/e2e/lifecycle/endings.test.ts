@@ -2,7 +2,8 @@
  * How a run ends, each as a participant and an organizer would see it: the final status, SWO's
  * StatusDescription and a FailureReason, and nothing of the job left running or on disk.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ANNOTATIONS, readNumber, readString } from '../../../src/evaluation/annotations.js';
 import { describeWithDocker } from '../../support/docker.js';
@@ -99,10 +100,11 @@ describeWithDocker('how a workflow run ends', () => {
     );
   });
 
-  it('cancel while running: stopped, INVALID "STOPPED UPON REQUEST", progress was reported', async () => {
-    const id = await submitFile(challenge, queue(3));
+  it('cancel while running: engine and step containers stopped, INVALID "STOPPED UPON REQUEST"', async () => {
+    const id = await submitFile(challenge, queue(4));
+    // Wait until the step container runs beside the engine (both mount the job directory).
     await orchestrator.tickUntil(
-      async () => readNumber(await statusOf(challenge, id), ANNOTATIONS.progress) === 10,
+      async () => (await containersOf('none', `${orchestrator.workDir}/jobs/`)).length >= 2,
     );
     await challenge.tp.admin.requestCancel(id);
     await orchestrator.tickUntil(() => isFinal(id));
@@ -110,7 +112,10 @@ describeWithDocker('how a workflow run ends', () => {
     expect(status.status).toBe('INVALID');
     expect(readString(status, ANNOTATIONS.statusDescription)).toBe('STOPPED UPON REQUEST');
     expect(readString(status, ANNOTATIONS.failureReason)).toMatch(/^Stopped on request/);
-    expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
+    expect(await containersOf(orchestrator.config.orchestratorId, `${orchestrator.workDir}/jobs/`)).toEqual(
+      [],
+    );
+    expect(jobDirs()).toEqual([]);
   });
 
   it('cancel before start: INVALID without ever creating a container', async () => {
@@ -124,13 +129,26 @@ describeWithDocker('how a workflow run ends', () => {
     expect(readString(status, ANNOTATIONS.workflowJobId)).toBeUndefined();
   });
 
-  it('TimeRemaining <= 0 (a v2 annotation, which SWO ignored): stopped, EXCEEDED TIME QUOTA, step containers gone', async () => {
-    const id = await submitFile(challenge, queue(4));
-    // Wait until the step container runs (it mounts the job directory).
-    await orchestrator.tickUntil(async () => {
-      const steps = await containersOf('none', `${orchestrator.workDir}/jobs/`);
-      return steps.length >= 2;
-    });
+  it('while running: progress reported, no status write on quiet ticks, credentials 0600, SWO job file', async () => {
+    const id = await submitFile(challenge, queue(3));
+    await orchestrator.tickUntil(
+      async () => readNumber(await statusOf(challenge, id), ANNOTATIONS.progress) === 10,
+    );
+    // Quiet ticks (same progress, heartbeat not due) leave the status alone: same etag.
+    const etag = (await statusOf(challenge, id)).etag;
+    for (let i = 0; i < 3; i++) await orchestrator.runtime.orchestrator.runOnce();
+    expect((await statusOf(challenge, id)).etag).toBe(etag);
+
+    const [dir] = jobDirs();
+    const jobDir = `${orchestrator.workDir}/jobs/${dir ?? ''}`;
+    expect(statSync(`${jobDir}/.synapseConfig`).mode & 0o777).toBe(0o600);
+    const jobFile = parse(readFileSync(`${jobDir}/job.yaml`, 'utf8')) as Record<string, unknown>;
+    expect(jobFile.submissionId).toBe(Number(id));
+    expect(jobFile.workflowSynapseId).toBe(challenge.queues[3]?.templateId);
+    expect(jobFile.submitterUploadSynId).toMatch(/^syn\d+$/);
+    expect(jobFile.adminUploadSynId).toMatch(/^syn\d+$/);
+    expect(jobFile.synapseConfig).toEqual({ class: 'File', path: `${jobDir}/.synapseConfig` });
+
     await challenge.tp.admin.editStatus(id, {
       submissionAnnotations: { [ANNOTATIONS.timeRemaining]: { type: 'LONG', value: ['0'] } },
     });
@@ -139,9 +157,8 @@ describeWithDocker('how a workflow run ends', () => {
     expect(status.status).toBe('INVALID');
     expect(readString(status, ANNOTATIONS.statusDescription)).toBe('EXCEEDED TIME QUOTA');
     expect(readString(status, ANNOTATIONS.failureReason)).toMatch(/time allowed .* ran out/);
-    expect(await containersOf(orchestrator.config.orchestratorId, `${orchestrator.workDir}/jobs/`)).toEqual(
-      [],
-    );
+    expect(existsSync(jobDir)).toBe(false);
+    expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
   });
 });
 
