@@ -60,6 +60,15 @@ export interface EngineJob {
 
 export type { PullPolicy } from '../config/config.js';
 
+/** One line of a container's output. */
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  /** Docker's timestamp, e.g. 2026-11-21T19:52:22.697409123Z. */
+  timestamp: string;
+  /** The line without its newline. */
+  text: string;
+}
+
 /** Raised when an image cannot be had; the message says which image and why (never a password). */
 export class ImagePullError extends Error {
   constructor(
@@ -85,4 +94,10 @@ export interface WorkflowEngine {
   remove(name: string, jobDir: string | undefined): Promise<void>;
   /** Jobs of this instance (by label), running or not. */
   list(orchestratorId: string): Promise<EngineJob[]>;
+  /**
+   * The container's output, stdout and stderr, each line with Docker's RFC 3339 nano timestamp. With
+   * `follow` the stream stays open until the container stops. `since` (a timestamp as found in the
+   * output) skips lines up to and including it, so a restarted follower does not repeat lines.
+   */
+  logs(name: string, options: { follow: boolean; since?: string }): AsyncIterable<LogLine>;
 }
