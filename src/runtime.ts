@@ -9,6 +9,7 @@ import { registryAuthResolver } from './engine/registry-auth.js';
 import { AdminAlerts } from './evaluation/admin-alerts.js';
 import type { RunContext } from './evaluation/context.js';
 import { OutputFolders } from './evaluation/folders.js';
+import { ParticipantNotifier } from './evaluation/notifications.js';
 import { resolveJobRoot } from './evaluation/job-directory.js';
 import { Orchestrator } from './evaluation/orchestrator.js';
 import { stageStatuses } from './evaluation/stages.js';
@@ -99,7 +100,13 @@ export async function createRuntime(
       client,
       async () => config.notifications.principalId ?? (await ownPrincipalId()),
       logger,
+      join(config.workDir, 'state', 'admin-alerts.json'),
     ),
+    notifier: new ParticipantNotifier(client, config, logger),
+    followers: new Map(),
+    startedHere: new Set(),
+    finalMessageSent: new Set(),
+    uploadFailedAt: new Map(),
     jobRoot: await resolveJobRoot(config, (name) => engine.volumeMountpoint(name)),
     stage: stageStatuses(config.intake.executionStage),
     logger,

@@ -30,6 +30,7 @@ async function run(envFile: string | undefined, options: RunOptions): Promise<vo
   });
   if (options.once === true) {
     await daemon.tickNow();
+    runtime.orchestrator.shutdown();
     return;
   }
   await new Promise<void>((resolve) => {
@@ -38,7 +39,10 @@ async function run(envFile: string | undefined, options: RunOptions): Promise<vo
       if (signalled) return;
       signalled = true;
       logger.info('Shutdown signal received; finishing the current tick', { signal });
-      void daemon.stop().then(resolve);
+      void daemon.stop().then(() => {
+        runtime.orchestrator.shutdown();
+        resolve();
+      });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -78,6 +78,7 @@ export interface Config {
     /** Bits: 1 started, 2 completed, 4 failed, 8 stopped on request, 16 timed out. */
     submitterMask: number;
   };
+  logs: { uploadIntervalSeconds: number; maxBytes: number };
   results: {
     shareImmediately: boolean;
     dataUnlockPrincipalId: string | undefined;

@@ -307,6 +307,7 @@ function assemble(
     },
     templates: { maxBytes: v.TEMPLATE_MAX_BYTES, maxEntries: v.TEMPLATE_MAX_ENTRIES },
     notifications: { principalId: v.NOTIFICATION_PRINCIPAL_ID, submitterMask: v.SUBMITTER_NOTIFICATION_MASK },
+    logs: { uploadIntervalSeconds: v.LOG_UPLOAD_INTERVAL_SECONDS, maxBytes: v.MAX_LOG_BYTES },
     results: {
       shareImmediately: v.SHARE_RESULTS_IMMEDIATELY,
       dataUnlockPrincipalId: v.DATA_UNLOCK_SYNAPSE_PRINCIPAL_ID,

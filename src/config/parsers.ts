@@ -130,7 +130,7 @@ export const httpUrl = (): ValueParser<string | undefined> =>
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** A byte size such as `512m`, `4g` or `1048576` (binary units, as Docker reads them). */
-export const byteSize = (fallback?: number): ValueParser<number | undefined> =>
+export const byteSize = (fallback?: number, min = 1): ValueParser<number | undefined> =>
   parser((raw) => {
     if (raw === undefined) return fallback;
     const match = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?$/i.exec(raw.trim());
@@ -139,11 +139,14 @@ export const byteSize = (fallback?: number): ValueParser<number | undefined> =>
       return new Rejection('expected a size like 512m, 4g or a number of bytes');
     }
     const bytes = Math.floor(Number(match[1]) * unit);
-    return bytes > 0 ? bytes : new Rejection('expected a size above zero');
+    return bytes >= min
+      ? bytes
+      : new Rejection(min > 1 ? `expected at least ${min} bytes` : 'expected a size above zero');
   });
 
 /** `byteSize` for variables that always have a default. */
-export const byteSizeWithDefault = (fallback: number) => byteSize(fallback) as ValueParser<number>;
+export const byteSizeWithDefault = (fallback: number, min = 1) =>
+  byteSize(fallback, min) as ValueParser<number>;
 
 /** A positive decimal number, e.g. a CPU count like 1.5. */
 export const positiveNumber = (): ValueParser<number | undefined> =>

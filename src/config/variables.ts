@@ -405,6 +405,23 @@ const variableSpecs = {
     parse: principalId(),
   },
 
+  LOG_UPLOAD_INTERVAL_SECONDS: {
+    section: 'Participant and admin notifications',
+    origin: 'new',
+    summary:
+      "Seconds between uploads of a running workflow's log (SWO: 30 minutes); logs are also uploaded when it starts and when it ends.",
+    defaultText: '300',
+    parse: integerWithDefault(300, { min: 1 }),
+  },
+  MAX_LOG_BYTES: {
+    section: 'Participant and admin notifications',
+    origin: 'new',
+    summary:
+      'Largest log uploaded, e.g. 10m; a longer log keeps its head and tail with a marker of what was cut (the full log stays on disk).',
+    defaultText: '10m',
+    parse: byteSizeWithDefault(10 * 1024 ** 2, 1024),
+  },
+
   // --- Intake
   ACCEPT_NEW_SUBMISSIONS: {
     section: 'Intake',

@@ -19,6 +19,8 @@ export const ANNOTATIONS = {
   progress: `${PREFIX}Progress`,
   timeRemaining: `${PREFIX}TimeRemaining`,
   logFileSizeExceeded: `${PREFIX}LogFileSizeExceeded`,
+  /** New: which final message the participant got (completed, failed, stopped, timed-out). */
+  submitterNotified: `${PREFIX}SubmitterNotified`,
   /** New: which instance runs the submission, so instances sharing a queue leave each other's alone. */
   orchestratorId: `${PREFIX}OrchestratorId`,
 } as const;
@@ -32,6 +34,7 @@ export const PER_RUN_ANNOTATIONS: readonly string[] = [
   ANNOTATIONS.startedMessageSent,
   ANNOTATIONS.progress,
   ANNOTATIONS.logFileSizeExceeded,
+  ANNOTATIONS.submitterNotified,
 ];
 
 export const stringAnnotation = (key: string, value: string, isPrivate = false): StatusAnnotation => ({

@@ -7,6 +7,8 @@ import type { TemplateCache } from '../templates/index.js';
 import type { AdminAlerts } from './admin-alerts.js';
 import type { OutputFolders } from './folders.js';
 import type { JobRoot } from './job-directory.js';
+import type { FollowedJob } from './job-logs.js';
+import type { ParticipantNotifier } from './notifications.js';
 import type { StageStatuses } from './stages.js';
 
 export interface RunContext {
@@ -16,6 +18,15 @@ export interface RunContext {
   templates: TemplateCache;
   folders: OutputFolders;
   alerts: AdminAlerts;
+  notifier: ParticipantNotifier;
+  /** Log followers of running jobs, by job name. */
+  followers: Map<string, FollowedJob>;
+  /** Jobs this process started (others were adopted after a restart: their messages may already be out). */
+  startedHere: Set<string>;
+  /** Submissions whose final message this process sent (a retried final write does not send it again). */
+  finalMessageSent: Set<string>;
+  /** When a job's periodic log upload last failed, so it is retried at the next interval, not every tick. */
+  uploadFailedAt: Map<string, number>;
   jobRoot: JobRoot;
   stage: StageStatuses;
   logger: Logger;

@@ -1,22 +1,28 @@
 /**
- * The end of a submission's run: the final status write, then nothing of the job left behind.
+ * The end of a submission's run, in the order a participant must see it: the final logs, then the message,
+ * then the final status; then nothing of the job left behind.
  *
- * Order matters. The engine container is stopped before this is called (nothing of the job runs), the
- * final status is written while the stopped container still exists (if the write fails, the next tick
- * sees the container again and finishes the job then), and only then are the containers and the job
- * directory removed. The credentials file goes in every case.
+ * The engine container is stopped before this is called (nothing of the job runs). Its last output is
+ * followed to the end and uploaded; the final status is written while the stopped container still exists
+ * (if the write fails, the next tick sees the container again and finishes the job then); only then are
+ * the containers and the job directory removed. The credentials file goes in every case.
  */
 import { submissionLogger } from '../logging/logger.js';
+import type { Submission } from '../synapse/types.js';
 import { ANNOTATIONS, doubleAnnotation, longAnnotation, stringAnnotation } from './annotations.js';
 import type { RunContext } from './context.js';
 import { JobDirectory } from './job-directory.js';
+import { finishFollowing, logPathOf, uploadJobLog } from './job-logs.js';
+import { readLogTail } from './logs/tail.js';
+import { messageKindFor } from './notifications.js';
 import { failureReason, pipelineProblem, statusDescription, type Outcome } from './outcome.js';
 
 export interface FinishingJob {
-  submissionId: string;
-  evaluationId: string;
+  submission: Submission;
   /** Container name (WorkflowJobId); undefined when the job never got one. */
   jobName: string | undefined;
+  /** Where the logs go (SubmissionFolder); undefined when the job never got that far. */
+  logFolderId: string | undefined;
   progress?: number;
 }
 
@@ -25,24 +31,76 @@ export async function finishSubmission(
   job: FinishingJob,
   outcome: Outcome,
 ): Promise<boolean> {
+  const { submission } = job;
   const log = submissionLogger(ctx.logger, {
-    submissionId: job.submissionId,
-    evaluationId: job.evaluationId,
+    submissionId: submission.id,
+    evaluationId: submission.evaluationId,
   });
   const succeeded = outcome.kind === 'succeeded';
   const reason = failureReason(outcome);
   const shared = ctx.config.results.shareImmediately;
+  const finalStatus = succeeded ? ctx.stage.succeeded : ctx.stage.failed;
+
+  // 1. The final logs, after the container's last line.
+  let truncated = false;
+  let uploaded = false;
+  if (job.jobName !== undefined) {
+    await finishFollowing(ctx, job.jobName);
+    if (job.logFolderId !== undefined) {
+      try {
+        const result = await uploadJobLog(ctx, submission.id, job.jobName, job.logFolderId);
+        uploaded = result !== undefined;
+        truncated = result?.truncated ?? false;
+      } catch (error) {
+        log.error('Could not upload the final log', { error: (error as Error).message });
+        ctx.alerts.report({
+          key: `log-upload:${submission.id}`,
+          subject: 'Submission Pipeline Failed',
+          submissionId: submission.id,
+          body: `The final log of submission ${submission.id} (evaluation queue ${submission.evaluationId}) could not be uploaded: ${(error as Error).message}\nThe full log stays in the job directory only when KEEP_FAILED_JOB_DIRS=true.`,
+        });
+      }
+    }
+  }
+
+  // 2. The participant's message (once, even when this final step is retried).
+  const kind = messageKindFor(outcome);
+  let notified = false;
+  if (!ctx.finalMessageSent.has(submission.id)) {
+    try {
+      const logTail =
+        shared && job.jobName !== undefined ? await readLogTail(logPathOf(ctx, job.jobName)) : undefined;
+      const checkOutbox = job.jobName === undefined || !ctx.startedHere.has(job.jobName);
+      const result = await ctx.notifier.send(
+        kind,
+        { submission, logFolderId: job.logFolderId, outcome, logTail, finalStatus },
+        checkOutbox,
+      );
+      notified = result !== 'masked';
+      ctx.finalMessageSent.add(submission.id);
+    } catch (error) {
+      log.error('Could not tell the participant how the submission ended', {
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  // 3. The final status.
+  const now = ctx.now();
   const result = await ctx.client.evaluations.updateStatus(
-    job.submissionId,
+    submission.id,
     {
-      status: succeeded ? ctx.stage.succeeded : ctx.stage.failed,
+      status: finalStatus,
       canCancel: false,
       set: [
         stringAnnotation(ANNOTATIONS.statusDescription, statusDescription(outcome)),
-        longAnnotation(ANNOTATIONS.workflowLastUpdated, ctx.now()),
+        longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
         // With locked results the reason stays private: it may say more than the participant should see.
         ...(reason === undefined ? [] : [stringAnnotation(ANNOTATIONS.failureReason, reason, !shared)]),
         ...(job.progress === undefined ? [] : [doubleAnnotation(ANNOTATIONS.progress, job.progress)]),
+        ...(uploaded ? [longAnnotation(ANNOTATIONS.lastLogUpload, now, true)] : []),
+        ...(truncated ? [stringAnnotation(ANNOTATIONS.logFileSizeExceeded, 'true', true)] : []),
+        ...(notified ? [stringAnnotation(ANNOTATIONS.submitterNotified, kind, true)] : []),
       ],
       remove: reason === undefined ? [ANNOTATIONS.failureReason] : [],
     },
@@ -61,15 +119,19 @@ export async function finishSubmission(
       outcome: outcome.kind,
     });
   }
+
+  // 4. Nothing of the job left behind.
   await cleanUpJob(ctx, job.jobName, !succeeded);
-  const problem = pipelineProblem(outcome, job.submissionId);
+  ctx.finalMessageSent.delete(submission.id);
+
+  const problem = pipelineProblem(outcome, submission.id);
   if (problem !== undefined) {
-    await ctx.alerts.report({
+    ctx.alerts.report({
       key: problem.key,
       subject: 'Submission Pipeline Failed',
-      submissionId: job.submissionId,
+      submissionId: submission.id,
       body: [
-        `Submission ${job.submissionId} in evaluation queue ${job.evaluationId} ended ${ctx.stage.failed}.`,
+        `Submission ${submission.id} in evaluation queue ${submission.evaluationId} ended ${ctx.stage.failed}.`,
         `What went wrong: ${problem.detail}`,
         `What the participant was told: ${reason ?? ''}`,
         ...(job.jobName === undefined ? [] : [`Workflow job: ${job.jobName}`]),
@@ -86,6 +148,10 @@ export async function cleanUpJob(
   failed: boolean,
 ): Promise<void> {
   if (jobName === undefined) return;
+  ctx.followers.get(jobName)?.follower.stop();
+  ctx.followers.delete(jobName);
+  ctx.startedHere.delete(jobName);
+  ctx.uploadFailedAt.delete(jobName);
   const directory = JobDirectory.at(ctx.jobRoot, jobDirName(jobName));
   await ctx.engine.remove(jobName, directory.hostPath);
   await directory.removeCredentials();

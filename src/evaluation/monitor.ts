@@ -6,7 +6,16 @@
 import type { JobState } from '../engine/interfaces.js';
 import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle } from '../synapse/types.js';
-import { ANNOTATIONS, doubleAnnotation, longAnnotation, readNumber, readString } from './annotations.js';
+import type { StatusAnnotation } from '../synapse/submission-status.js';
+import {
+  ANNOTATIONS,
+  doubleAnnotation,
+  longAnnotation,
+  readNumber,
+  readString,
+  stringAnnotation,
+} from './annotations.js';
+import { ensureFollower, uploadJobLog } from './job-logs.js';
 import type { RunContext } from './context.js';
 import { finishSubmission } from './finish.js';
 import type { Outcome } from './outcome.js';
@@ -44,8 +53,16 @@ function exitOutcome(
 export async function monitorSubmission(ctx: RunContext, bundle: SubmissionBundle): Promise<MonitorResult> {
   const { id: submissionId, evaluationId } = bundle.submission;
   const log = submissionLogger(ctx.logger, { submissionId, evaluationId });
-  const jobName = readString(bundle.submissionStatus, ANNOTATIONS.workflowJobId);
-  const job = { submissionId, evaluationId, jobName };
+  const status = bundle.submissionStatus;
+  const jobName = readString(status, ANNOTATIONS.workflowJobId);
+  const logFolderId = readString(status, ANNOTATIONS.submissionFolder);
+  const progressSoFar = readNumber(status, ANNOTATIONS.progress);
+  const job = {
+    submission: bundle.submission,
+    jobName,
+    logFolderId,
+    ...(progressSoFar === undefined ? {} : { progress: progressSoFar }),
+  };
   if (jobName === undefined) {
     await finishSubmission(ctx, job, { kind: 'job-lost' });
     return 'finished';
@@ -70,23 +87,68 @@ export async function monitorSubmission(ctx: RunContext, bundle: SubmissionBundl
     return 'finished';
   }
 
+  ensureFollower(ctx, jobName);
+  const changes: StatusAnnotation[] = [];
+
+  // The "started" message, when it did not go out right after the start (or this process was restarted).
+  if (readString(status, ANNOTATIONS.startedMessageSent) !== 'true' && ctx.notifier.enabled('started')) {
+    try {
+      const sent = await ctx.notifier.send(
+        'started',
+        { submission: bundle.submission, logFolderId },
+        !ctx.startedHere.has(jobName),
+      );
+      if (sent !== 'masked') changes.push(stringAnnotation(ANNOTATIONS.startedMessageSent, 'true', true));
+    } catch (error) {
+      log.warn('Could not send the "started" message; trying again next tick', {
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  // Logs: first as soon as there is output, then every LOG_UPLOAD_INTERVAL_SECONDS.
+  const intervalMs = ctx.config.logs.uploadIntervalSeconds * 1000;
+  const lastUpload = readNumber(status, ANNOTATIONS.lastLogUpload);
+  const lastFailure = ctx.uploadFailedAt.get(jobName);
+  const uploadDue =
+    logFolderId !== undefined &&
+    (lastUpload === undefined || ctx.now() - lastUpload >= intervalMs) &&
+    (lastFailure === undefined || ctx.now() - lastFailure >= intervalMs);
+  if (uploadDue) {
+    try {
+      const uploaded = await uploadJobLog(ctx, submissionId, jobName, logFolderId);
+      ctx.uploadFailedAt.delete(jobName);
+      if (uploaded !== undefined) {
+        changes.push(longAnnotation(ANNOTATIONS.lastLogUpload, ctx.now(), true));
+        if (uploaded.truncated) changes.push(stringAnnotation(ANNOTATIONS.logFileSizeExceeded, 'true', true));
+        log.info('Uploaded the log so far', { job: jobName, truncated: uploaded.truncated });
+      }
+    } catch (error) {
+      ctx.uploadFailedAt.set(jobName, ctx.now());
+      log.warn('Could not upload the log; trying again at the next interval', {
+        job: jobName,
+        error: (error as Error).message,
+      });
+    }
+  }
+
   const progress = state.kind === 'running' ? await ctx.engine.progress(jobName) : undefined;
-  const lastProgress = readNumber(bundle.submissionStatus, ANNOTATIONS.progress);
-  const lastUpdate = readNumber(bundle.submissionStatus, ANNOTATIONS.workflowLastUpdated) ?? 0;
-  const progressChanged = progress !== undefined && progress !== lastProgress;
+  const lastUpdate = readNumber(status, ANNOTATIONS.workflowLastUpdated) ?? 0;
+  const progressChanged = progress !== undefined && progress !== progressSoFar;
   const stale = ctx.now() - lastUpdate >= ctx.heartbeatSeconds * 1000;
-  if (progressChanged || stale) {
+  if (progressChanged || stale || changes.length > 0) {
     await ctx.client.evaluations.updateStatus(
       submissionId,
       {
         set: [
+          ...changes,
           longAnnotation(ANNOTATIONS.workflowLastUpdated, ctx.now()),
           ...(progress === undefined ? [] : [doubleAnnotation(ANNOTATIONS.progress, progress)]),
         ],
       },
       {
-        current: bundle.submissionStatus,
-        precondition: (status) => status.status === ctx.stage.running,
+        current: status,
+        precondition: (latest) => latest.status === ctx.stage.running,
       },
     );
     if (progressChanged) log.info('Progress', { job: jobName, progress });

@@ -52,7 +52,14 @@ export class Orchestrator {
     const summary: TickSummary = { started: 0, finished: 0, running: 0, deferred: 0 };
     if (this.ctx.config.intake.acceptNewSubmissions) await this.startNewWork(summary);
     await this.updateRunningJobs(summary);
+    await this.ctx.alerts.flush();
     return summary;
+  }
+
+  /** Stops following logs (their streams would keep the process alive); running containers go on. */
+  shutdown(): void {
+    for (const { follower } of this.ctx.followers.values()) follower.stop();
+    this.ctx.followers.clear();
   }
 
   private async startNewWork(summary: TickSummary): Promise<void> {

@@ -11,7 +11,14 @@ import { ImagePullError, JOB_NAME_PREFIX } from '../engine/interfaces.js';
 import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle } from '../synapse/types.js';
 import type { PreparedTemplate } from '../templates/index.js';
-import { ANNOTATIONS, PER_RUN_ANNOTATIONS, longAnnotation, stringAnnotation } from './annotations.js';
+import {
+  ANNOTATIONS,
+  PER_RUN_ANNOTATIONS,
+  longAnnotation,
+  readString,
+  stringAnnotation,
+} from './annotations.js';
+import { ensureFollower, logFolderOf } from './job-logs.js';
 import type { RunContext } from './context.js';
 import { engineCommand } from './engine-command.js';
 import { finishSubmission, jobDirName } from './finish.js';
@@ -51,9 +58,16 @@ export async function cancelBeforeStart(ctx: RunContext, bundle: SubmissionBundl
     },
   );
   if (result.applied) {
-    submissionLogger(ctx.logger, { submissionId: id, evaluationId }).info(
-      'Submission was cancelled before it started; marked INVALID',
-    );
+    const log = submissionLogger(ctx.logger, { submissionId: id, evaluationId });
+    log.info('Submission was cancelled before it started; marked INVALID');
+    try {
+      await ctx.notifier.send('stopped', {
+        submission: bundle.submission,
+        outcome: { kind: 'stopped-on-request' },
+      });
+    } catch (error) {
+      log.warn('Could not send the "stopped" message', { error: (error as Error).message });
+    }
   }
   return result.applied;
 }
@@ -142,6 +156,9 @@ export async function startSubmission(
       identity: { orchestratorId: ctx.config.orchestratorId, submissionId, evaluationId },
     });
     log.info('Started workflow', { job: jobName, image, template: template.template.entityId });
+    ctx.startedHere.add(jobName);
+    ensureFollower(ctx, jobName);
+    await afterStart(ctx, bundle, jobName, logFolderOf(ctx, folders));
     return 'started';
   } catch (error) {
     const outcome: Outcome =
@@ -152,8 +169,52 @@ export async function startSubmission(
       outcome: outcome.kind,
       error: (error as Error).message,
     });
-    await finishSubmission(ctx, { submissionId, evaluationId, jobName }, outcome);
+    await finishSubmission(ctx, { submission: bundle.submission, jobName, logFolderId: undefined }, outcome);
     return 'failed';
+  }
+}
+
+/**
+ * Right after the container started: the "started" message (also for a job that will be done before the
+ * next tick, which SWO never told), then one status write recording the log folder and the message.
+ * A failure here is logged; monitoring tries the message again (checking the outbox first).
+ */
+async function afterStart(
+  ctx: RunContext,
+  bundle: SubmissionBundle,
+  jobName: string,
+  logFolderId: string,
+): Promise<void> {
+  const { submission } = bundle;
+  let sent = false;
+  try {
+    sent = (await ctx.notifier.send('started', { submission, logFolderId })) === 'sent';
+  } catch (error) {
+    ctx.logger.warn('Could not send the "started" message; trying again next tick', {
+      submissionId: submission.id,
+      error: (error as Error).message,
+    });
+  }
+  try {
+    await ctx.client.evaluations.updateStatus(
+      submission.id,
+      {
+        set: [
+          stringAnnotation(ANNOTATIONS.submissionFolder, logFolderId),
+          ...(sent ? [stringAnnotation(ANNOTATIONS.startedMessageSent, 'true', true)] : []),
+        ],
+      },
+      {
+        precondition: (status) =>
+          status.status === ctx.stage.running && readString(status, ANNOTATIONS.workflowJobId) === jobName,
+      },
+    );
+  } catch (error) {
+    ctx.logger.warn('Could not record the log folder; trying again next tick', {
+      submissionId: submission.id,
+      job: jobName,
+      error: (error as Error).message,
+    });
   }
 }
 

@@ -136,6 +136,20 @@ export class MessageApi {
     return slot;
   }
 
+  /**
+   * Whether a message with this subject already went to `recipient` (among the newest sent ones): how a
+   * restarted process avoids sending again what it sent just before it stopped.
+   */
+  async wasSent(subject: string, recipient: string): Promise<boolean> {
+    const outbox = await this.http.request<PaginatedResults<MessageToUser>>({
+      api: 'repo',
+      method: 'GET',
+      path: '/message/outbox',
+      query: { limit: OUTBOX_LOOKBACK, offset: 0 },
+    });
+    return outbox.results.some((m) => m.subject === subject && m.recipients.includes(recipient));
+  }
+
   /** The message carrying this body, if the server did create it. */
   private async findSent(fileHandleId: string): Promise<MessageToUser | undefined> {
     const outbox = await this.http.request<PaginatedResults<MessageToUser>>({

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Docker from 'dockerode';
 import { ZipFile } from 'yazl';
+import yauzl from 'yauzl';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/config.js';
 import { LABELS } from '../../src/engine/interfaces.js';
@@ -110,7 +111,8 @@ export interface Challenge {
 let counter = 0;
 
 export async function setUpChallenge(queues: QueueSpec[]): Promise<Challenge> {
-  const tp = await startTestPlatform();
+  // Synapse's message limit (10 per minute per sender), shrunk like the client's pacing below.
+  const tp = await startTestPlatform({ messageLimit: { count: 10, windowMs: 2_000 } });
   const { admin, orchestrator } = tp;
   const unique = `${process.pid}-${++counter}`;
   const participant = await admin.createUser({
@@ -189,7 +191,8 @@ export async function startOrchestrator(
   });
   const logger = createLogger({ level: 'debug', format: 'json', stream: productLogStream() });
   const runtime = await createRuntime(config, logger, {
-    synapse: { retry: FAST_RETRY },
+    // Synapse's message pacing (10 per minute) shrunk to 10 per 2 s so tests do not wait minutes.
+    synapse: { retry: FAST_RETRY, messages: { windowMs: 2_000 } },
     stopGraceSeconds: 5,
     pull: { attempts: 2, firstDelayMs: 10, maxDelayMs: 20 },
   });
@@ -208,6 +211,11 @@ export async function startOrchestrator(
       }
     },
   };
+}
+
+/** The messages the local platform received for `recipient` about submission `id` (subjects name it). */
+export async function messagesAbout(challenge: Challenge, id: string) {
+  return (await challenge.tp.admin.messages()).filter((m) => (m.subject ?? '').includes(`Submission ${id} `));
 }
 
 export async function statusOf(challenge: Challenge, submissionId: string): Promise<SubmissionStatus> {
@@ -244,4 +252,48 @@ export async function containersOf(orchestratorId: string, dir?: string): Promis
         (dir !== undefined && c.Mounts.some((m) => m.Source.startsWith(dir))),
     )
     .map((c) => c.Names[0] ?? c.Id);
+}
+
+/** The `<id>_logs.zip` stored in `folderId`: its entity version and the text of its one entry. */
+export async function readStoredLog(
+  challenge: Challenge,
+  folderId: string,
+  submissionId: string,
+): Promise<{ version: number | undefined; text: string } | undefined> {
+  const entityId = await challenge.client.entities.lookupChild(folderId, `${submissionId}_logs.zip`);
+  if (entityId === undefined) return undefined;
+  const entity = await challenge.client.entities.get(entityId);
+  const { url } = await challenge.client.files.getDownloadUrl({
+    associateObjectType: 'FileEntity',
+    associateObjectId: entityId,
+    fileHandleId: entity.dataFileHandleId ?? '',
+  });
+  const path = join(mkdtempSync(join(tmpdir(), 'stored-log-')), 'logs.zip');
+  await challenge.client.files.downloadToFile(url, path);
+  const text = await new Promise<string>((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true }, (error, zip) => {
+      if (error !== null) {
+        reject(error);
+        return;
+      }
+      zip.on('entry', (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError !== null) {
+            reject(streamError);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          stream.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+          });
+          stream.on('end', () => {
+            zip.close();
+            resolve(Buffer.concat(chunks).toString('utf8'));
+          });
+        });
+      });
+      zip.readEntry();
+    });
+  });
+  return { version: entity.versionNumber, text };
 }

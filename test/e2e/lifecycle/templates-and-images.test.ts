@@ -128,9 +128,10 @@ describeWithDocker('templates change and images fail', () => {
     const next = await submitFile(challenge, queue);
     await broken.tickUntil(async () => FINAL.has((await statusOf(challenge, next)).status), 60_000);
     expect((await statusOf(challenge, next)).status).toBe('INVALID');
-    const about = (await challenge.tp.admin.messages()).filter((m) =>
-      m.body.includes('local/no-such-engine:1'),
+    const about = (await challenge.tp.admin.messages()).filter(
+      (m) =>
+        m.recipients.includes(challenge.tp.orchestrator.ownerId) && m.body.includes('local/no-such-engine:1'),
     );
-    expect(about).toHaveLength(1); // one problem, one message
+    expect(about.map((m) => m.subject)).toEqual(['Submission Pipeline Failed']); // one problem, one message
   });
 });
