@@ -47,7 +47,7 @@ export interface DockerEngineOptions {
   /** Default: 5 attempts, 2 s first delay, doubling, at most 30 s. */
   pull?: PullRetry;
   registryAuth: (image: string) => RegistryAuth | undefined;
-  /** Default: json-file, 100m × 2. */
+  /** Default: json-file, 1g × 2 (SWO's). */
   logRotation?: { maxSize: string; maxFile: number };
   logger: Logger;
   /** For tests: a ready client (otherwise one is made from url and certPath). */

@@ -169,7 +169,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     expect(host.Init).toBe(true);
     expect(host.AutoRemove).toBe(false);
     expect(host.Privileged).toBe(false);
-    expect(host.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': '100m', 'max-file': '2' } });
+    expect(host.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': '1g', 'max-file': '2' } });
     expect(host.Memory).toBe(256 * 1024 * 1024);
     expect(host.MemorySwap).toBe(256 * 1024 * 1024);
     expect(host.NanoCpus).toBe(500_000_000);
