@@ -223,6 +223,16 @@ export class Orchestrator {
         status: status.status,
       });
       await cleanUpJob(ctx, jobName, false);
+      ctx.alerts.report({
+        key: `orphan:${jobName}`,
+        subject: 'Leftover workflow container removed',
+        submissionId,
+        body:
+          `Workflow container ${jobName} of this orchestrator (${ctx.config.orchestratorId}) was still on the Docker host, ` +
+          `but its submission ${submissionId} is ${status.status} and no longer run by it (re-queued by someone, or ` +
+          'the orchestrator stopped between the final status and the clean-up). The container, its step containers ' +
+          'and its job directory were removed; nothing else needs doing unless this keeps happening.',
+      });
     } catch (error) {
       ctx.logger.error('Could not check a leftover workflow container', {
         job: jobName,

@@ -7,6 +7,7 @@ import { ANNOTATIONS, readString } from '../../../src/evaluation/annotations.js'
 import { describeWithDocker } from '../../support/docker.js';
 import {
   FINAL,
+  messagesAbout,
   containersOf,
   setUpChallenge,
   shellTool,
@@ -44,6 +45,11 @@ describeWithDocker('recovery', () => {
     const status = await statusOf(challenge, id);
     expect(status.status).toBe('ACCEPTED');
     expect(readString(status, ANNOTATIONS.workflowJobId)).toBe(jobId); // the same run, not a second one
+    // The participant heard "started" (from the first process) and "finished" (from the second), once each.
+    const subjects = (await messagesAbout(challenge, id)).map((m) => m.subject ?? '');
+    expect(subjects).toHaveLength(2);
+    expect(subjects.filter((s) => s.includes('being evaluated'))).toHaveLength(1);
+    expect(subjects.filter((s) => s.includes('finished'))).toHaveLength(1);
     expect(await containersOf(after.config.orchestratorId)).toEqual([]);
   });
 
@@ -59,6 +65,11 @@ describeWithDocker('recovery', () => {
     const status = await statusOf(challenge, id);
     expect(status.status).toBe('ACCEPTED');
     expect(readString(status, ANNOTATIONS.workflowJobId)).not.toBe(firstJob);
+    const leftover = (await challenge.tp.admin.messages()).filter(
+      (m) => m.subject === 'Leftover workflow container removed',
+    );
+    expect(leftover).toHaveLength(1);
+    expect(leftover[0]?.body).toContain(firstJob ?? 'no job');
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
   });
 });
