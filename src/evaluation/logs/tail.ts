@@ -2,6 +2,10 @@
 import { open } from 'node:fs/promises';
 import { parseLogFileLine } from './follower.js';
 
+/** Colour and cursor codes (cwltool colours its log lines); meaningless in a message. */
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CODES = /\u001b\[[0-9;]*[A-Za-z]/g;
+
 export async function readLogTail(
   path: string,
   maxLines = 20,
@@ -22,7 +26,7 @@ export async function readLogTail(
     if (length < size) lines.shift(); // the first line was cut by the window
     const tail = lines
       .filter((line) => line.length > 0)
-      .map((line) => parseLogFileLine(line)?.text ?? line)
+      .map((line) => (parseLogFileLine(line)?.text ?? line).replace(TERMINAL_CODES, ''))
       .slice(-maxLines)
       .join('\n');
     return tail.length > maxChars ? tail.slice(tail.length - maxChars) : tail;
