@@ -10,19 +10,14 @@
  *
  * Usage: npx tsx bench/log-memory.ts [sizeMiB]
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { DockerEngine } from '../src/engine/docker.js';
 import { LogFollower } from '../src/evaluation/logs/follower.js';
 import { uploadLog } from '../src/evaluation/logs/upload.js';
+import { collector, managed, startPlatformProcess } from './support/measure.js';
 import { LocalPlatformAdmin } from '../src/local-platform/admin-client.js';
 import { createLogger } from '../src/logging/logger.js';
 import { SynapseClient } from '../src/synapse/client.js';
@@ -36,49 +31,6 @@ const LIVE_EVERY_MS = 1000;
 const IMAGE = 'local/busybox:1';
 const LINE = 'some fixed line of about sixty characters for the log volume test';
 const sizeMiB = Number(process.argv[2] ?? 200);
-
-interface ServedPlatform {
-  url: string;
-  adminToken: string;
-  dataDir: string;
-}
-
-/** A garbage collection on demand, twice with pauses, so that released Buffers are gone from the baseline. */
-function collector(): () => Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc: unknown = runInNewContext('gc');
-  if (typeof gc !== 'function') return () => Promise.resolve();
-  const collect = gc as () => void;
-  return async () => {
-    collect();
-    await sleep(50);
-    collect();
-    await sleep(10);
-  };
-}
-
-/** Starts serve-local-platform.ts in a child process and reads its one line of JSON. */
-async function startPlatformProcess(): Promise<{ served: ServedPlatform; stop: () => void }> {
-  const script = fileURLToPath(new URL('./support/serve-local-platform.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => {
-      reject(new Error(`the platform process exited (${code ?? 'signal'}) before it was ready`));
-    });
-  });
-  lines.close();
-  return {
-    served: JSON.parse(first) as ServedPlatform,
-    stop: () => {
-      child.stdin.end();
-    },
-  };
-}
-
-/** heapUsed + external: everything JavaScript holds (Buffers included, in external). */
-const managed = (m: NodeJS.MemoryUsage) => m.heapUsed + m.external;
 
 class MemorySampler {
   peakRss = 0;

@@ -6,17 +6,12 @@
  *
  * Usage: npx tsx bench/multipart-upload-memory.ts [sizeMiB]
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { collector, managed, startPlatformProcess } from './support/measure.js';
 import { LocalPlatformAdmin } from '../src/local-platform/admin-client.js';
 import { FileApi } from '../src/synapse/files.js';
 import { SynapseHttp } from '../src/synapse/http.js';
@@ -25,49 +20,6 @@ const MiB = 1024 * 1024;
 const LIMIT_MiB = 32;
 const SAMPLE_EVERY_MS = 5;
 const sizeMiB = Number(process.argv[2] ?? 50);
-
-interface ServedPlatform {
-  url: string;
-  adminToken: string;
-  dataDir: string;
-}
-
-/**
- * A garbage collection on demand, so the baseline is not inflated by leftovers. Buffers' memory is released
- * after the collection, on a later tick, hence the pause and the second round.
- */
-function collector(): () => Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc: unknown = runInNewContext('gc');
-  if (typeof gc !== 'function') return () => Promise.resolve();
-  const collect = gc as () => void;
-  return async () => {
-    collect();
-    await sleep(50);
-    collect();
-    await sleep(10);
-  };
-}
-
-/** Starts serve-local-platform.ts in a child process and reads its one line of JSON. */
-async function startPlatformProcess(): Promise<{ served: ServedPlatform; stop: () => void }> {
-  const script = fileURLToPath(new URL('./support/serve-local-platform.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => {
-      reject(new Error(`the platform process exited (${code ?? 'signal'}) before it was ready`));
-    });
-  });
-  lines.close();
-  return {
-    served: JSON.parse(first) as ServedPlatform,
-    stop: () => {
-      child.stdin.end();
-    },
-  };
-}
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
   const file = await open(path, 'w');
@@ -102,9 +54,6 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
     await Promise.all([fa.close(), fb.close()]);
   }
 }
-
-/** heapUsed + external: everything JavaScript holds (arrayBuffers, Buffers included, is part of external). */
-const managed = (m: NodeJS.MemoryUsage) => m.heapUsed + m.external;
 
 class MemorySampler {
   peakRss = 0;
