@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
-import { ZipFile } from 'yazl';
 import { loadConfig } from '../src/config/index.js';
 import { Daemon } from '../src/daemon.js';
 import { LABELS } from '../src/engine/interfaces.js';
@@ -26,6 +25,7 @@ import { startLocalPlatform } from '../src/local-platform/server.js';
 import { createRuntime } from '../src/runtime.js';
 import { SynapseClient } from '../src/synapse/client.js';
 import type { SynapseRequest } from '../src/synapse/http.js';
+import { zipBytes } from '../test/support/archives.js';
 
 const POLL_SECONDS = 10;
 const LATENCY_SAMPLES = 4;
@@ -41,22 +41,6 @@ inputs:
   workflowSynapseId: string
 outputs: []
 `;
-
-function zip(files: Record<string, string>): Promise<Buffer> {
-  const archive = new ZipFile();
-  for (const [name, text] of Object.entries(files)) archive.addBuffer(Buffer.from(text), name);
-  archive.end();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    archive.outputStream.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-    });
-    archive.outputStream.on('end', () => {
-      resolve(Buffer.concat(chunks));
-    });
-    archive.outputStream.on('error', reject);
-  });
-}
 
 /** `GET /evaluation/9614045/submission/bundle/all` → `GET /evaluation/{id}/submission/bundle/all` */
 const endpointOf = (request: SynapseRequest) =>
@@ -84,7 +68,7 @@ async function main(): Promise<void> {
     parentId: project.id,
     ownerId: bot.ownerId,
     rootTemplate: 'wf.cwl',
-    archiveBase64: (await zip({ 'wf.cwl': WORKFLOW })).toString('base64'),
+    archiveBase64: (await zipBytes([{ name: 'wf.cwl', data: WORKFLOW }])).toString('base64'),
     fileName: 'template.zip',
   });
   const evaluation = await admin.createEvaluation({

@@ -76,8 +76,10 @@ export async function createRuntime(
 
   let me: Promise<UserProfile> | undefined;
   const profile = () => {
-    me ??= client.profiles.me();
-    me.catch(() => (me = undefined));
+    if (me === undefined) {
+      me = client.profiles.me();
+      me.catch(() => (me = undefined)); // a failed lookup is tried again next time
+    }
     return me;
   };
   const ownPrincipalId = async () => (await profile()).ownerId;

@@ -152,11 +152,8 @@ export async function cleanUpJob(
   ctx.followers.delete(jobName);
   ctx.startedHere.delete(jobName);
   ctx.uploadFailedAt.delete(jobName);
-  const directory = JobDirectory.at(ctx.jobRoot, jobDirName(jobName));
+  const directory = JobDirectory.of(ctx.jobRoot, jobName);
   await ctx.engine.remove(jobName, directory.hostPath);
   await directory.removeCredentials();
   if (!(failed && ctx.config.workflow.keepFailedJobDirs)) await directory.remove();
 }
-
-/** Container `workflow_job.<uuid>` works in directory `<uuid>`. */
-export const jobDirName = (jobName: string): string => jobName.replace(/^workflow_job\./, '');

@@ -65,16 +65,17 @@ export class JobDirectory {
     readonly hostPath: string,
   ) {}
 
-  /** Creates the directory `<root>/<name>` (empty; an existing one from a crashed attempt is replaced). */
-  static async create(root: JobRoot, name: string): Promise<JobDirectory> {
-    const directory = JobDirectory.at(root, name);
+  /** Creates the job's directory (empty; an existing one from a crashed attempt is replaced). */
+  static async create(root: JobRoot, jobName: string): Promise<JobDirectory> {
+    const directory = JobDirectory.of(root, jobName);
     await rm(directory.localPath, { recursive: true, force: true });
     await mkdir(directory.localPath, { recursive: true, mode: 0o755 });
     return directory;
   }
 
-  /** The directory of an existing job (it may be gone already). */
-  static at(root: JobRoot, name: string): JobDirectory {
+  /** The directory of job `workflow_job.<uuid>`, `<root>/<uuid>` (it may be gone already). */
+  static of(root: JobRoot, jobName: string): JobDirectory {
+    const name = jobName.replace(/^workflow_job\./, '');
     return new JobDirectory(join(root.local, name), join(root.host, name));
   }
 

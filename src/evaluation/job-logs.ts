@@ -4,7 +4,6 @@
  * _LOCKED) when due, and once more at the end after the container stopped.
  */
 import type { RunContext } from './context.js';
-import { jobDirName } from './finish.js';
 import { JobDirectory } from './job-directory.js';
 import { LogFollower } from './logs/follower.js';
 import { uploadLog } from './logs/upload.js';
@@ -18,7 +17,7 @@ export interface FollowedJob {
 }
 
 export function logPathOf(ctx: RunContext, jobName: string): string {
-  return JobDirectory.at(ctx.jobRoot, jobDirName(jobName)).localFile(LOG_FILE);
+  return JobDirectory.of(ctx.jobRoot, jobName).localFile(LOG_FILE);
 }
 
 /** Starts following the job's output unless a follower is already on it. */
@@ -76,7 +75,7 @@ export async function uploadJobLog(
 ): Promise<{ truncated: boolean } | undefined> {
   return uploadLog(ctx.client, {
     logPath: logPathOf(ctx, jobName),
-    workDir: JobDirectory.at(ctx.jobRoot, jobDirName(jobName)).localPath,
+    workDir: JobDirectory.of(ctx.jobRoot, jobName).localPath,
     submissionId,
     folderId,
     maxBytes: ctx.config.logs.maxBytes,

@@ -21,7 +21,7 @@ import {
 import { ensureFollower, logFolderOf } from './job-logs.js';
 import type { RunContext } from './context.js';
 import { engineCommand } from './engine-command.js';
-import { finishSubmission, jobDirName } from './finish.js';
+import { finishSubmission } from './finish.js';
 import { JobDirectory } from './job-directory.js';
 import type { Outcome } from './outcome.js';
 
@@ -122,7 +122,7 @@ export async function startSubmission(
       });
     }
     const folders = await ctx.folders.forSubmission(submitterOf(bundle), submissionId);
-    directory = await JobDirectory.create(ctx.jobRoot, jobDirName(jobName));
+    directory = await JobDirectory.create(ctx.jobRoot, jobName);
     await ctx.templates.copyTo(template.template, directory.localPath);
     await directory.writeCredentials(
       ctx.config.synapse.username ?? (await ctx.userName()),

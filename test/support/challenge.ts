@@ -7,8 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Docker from 'dockerode';
-import { ZipFile } from 'yazl';
-import yauzl from 'yauzl';
+import { unzip, zipBytes } from './archives.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/config.js';
 import { LABELS } from '../../src/engine/interfaces.js';
@@ -56,23 +55,9 @@ ${SAGE_INPUTS}outputs: []
 `;
 }
 
-/** Zips files given as { path: content } (or a directory on disk) into an archive buffer. */
+/** Zips files given as { path: content } into an archive buffer (see filesOf for a directory on disk). */
 export function zipFiles(files: Record<string, string | Buffer>): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const [path, content] of Object.entries(files)) {
-    zip.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), path);
-  }
-  zip.end();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-    });
-    zip.outputStream.on('end', () => {
-      resolve(Buffer.concat(chunks));
-    });
-    zip.outputStream.on('error', reject);
-  });
+  return zipBytes(Object.entries(files).map(([name, data]) => ({ name, data })));
 }
 
 export function filesOf(dir: string, prefix = ''): Record<string, Buffer> {
@@ -270,30 +255,7 @@ export async function readStoredLog(
   });
   const path = join(mkdtempSync(join(tmpdir(), 'stored-log-')), 'logs.zip');
   await challenge.client.files.downloadToFile(url, path);
-  const text = await new Promise<string>((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true }, (error, zip) => {
-      if (error !== null) {
-        reject(error);
-        return;
-      }
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError !== null) {
-            reject(streamError);
-            return;
-          }
-          const chunks: Buffer[] = [];
-          stream.on('data', (chunk: Buffer) => {
-            chunks.push(chunk);
-          });
-          stream.on('end', () => {
-            zip.close();
-            resolve(Buffer.concat(chunks).toString('utf8'));
-          });
-        });
-      });
-      zip.readEntry();
-    });
-  });
+  const [content] = (await unzip(path)).values();
+  const text = content?.toString('utf8') ?? '';
   return { version: entity.versionNumber, text };
 }

@@ -19,13 +19,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Dockerode from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import yauzl from 'yauzl';
 import { DockerEngine, type DockerEngineOptions } from '../../../src/engine/docker.js';
 import type { JobSpec, LogLine } from '../../../src/engine/interfaces.js';
 import { LogFollower, parseLogFileLine } from '../../../src/evaluation/logs/follower.js';
 import { uploadLog } from '../../../src/evaluation/logs/upload.js';
 import { createLogger, type Logger } from '../../../src/logging/logger.js';
 import { SynapseClient } from '../../../src/synapse/client.js';
+import { unzip } from '../../support/archives.js';
 import { describeWithDocker } from '../../support/docker.js';
 import { productLogStream } from '../../support/cli.js';
 import { FAST_RETRY, startTestPlatform, type TestPlatform } from '../../support/platform.js';
@@ -67,18 +67,7 @@ async function downloadLog(entityId: string): Promise<{ entries: Map<string, Buf
   expect(link.fileHandle.contentType).toBe('application/zip');
   const target = join(tempDir('download'), entity.name);
   await client.files.downloadToFile(link.url, target, link.fileHandle.contentMd5);
-  const zip = await yauzl.openPromise(target, { lazyEntries: true, autoClose: false });
-  const entries = new Map<string, Buffer>();
-  try {
-    for await (const entry of zip.eachEntry()) {
-      const stream = await zip.openReadStreamPromise(entry);
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      entries.set(entry.fileName, Buffer.concat(chunks));
-    }
-  } finally {
-    zip.close();
-  }
+  const entries = await unzip(target);
   return { entries, version: entity.versionNumber ?? 0 };
 }
 

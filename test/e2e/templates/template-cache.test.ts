@@ -24,7 +24,7 @@ import {
 } from '../../../src/templates/index.js';
 import { productLogStream } from '../../support/cli.js';
 import { FAST_RETRY, startTestPlatform, type TestPlatform } from '../../support/platform.js';
-import { patch, rawTar, tarBytes, zipBytes } from '../../unit/templates/archives.js';
+import { patch, rawTar, tarBytes, zipBytes } from '../../support/archives.js';
 
 interface Route {
   body: Buffer | string;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import yauzl from 'yauzl';
+import { unzip } from '../../support/archives.js';
 import {
   buildLogArchive,
   formatSize,
@@ -23,23 +23,6 @@ function tempDir(): string {
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-/** The entries of a zip file, name → content. */
-async function unzip(path: string): Promise<Map<string, Buffer>> {
-  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
-  const entries = new Map<string, Buffer>();
-  try {
-    for await (const entry of zip.eachEntry()) {
-      const stream = await zip.openReadStreamPromise(entry);
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      entries.set(entry.fileName, Buffer.concat(chunks));
-    }
-  } finally {
-    zip.close();
-  }
-  return entries;
-}
 
 /** A log of `count` numbered lines of varying length. */
 function numberedLog(count: number): string {

@@ -12,7 +12,7 @@ import type { ArchiveFormat } from '../../../src/templates/archive.js';
 import { TemplateError, type TemplateProblem } from '../../../src/templates/errors.js';
 import { extractArchive } from '../../../src/templates/extract.js';
 import type { TemplateLimits } from '../../../src/templates/limits.js';
-import { patch, rawTar, tarBytes, zipBytes } from './archives.js';
+import { patch, rawTar, tarBytes, zipBytes } from '../../support/archives.js';
 
 const ENTITY = 'syn4242';
 const LIMITS: TemplateLimits = { maxBytes: 1024 * 1024, maxEntries: 100 };

@@ -8,7 +8,7 @@ import { TemplateError } from '../../../src/templates/errors.js';
 import { joinInside, safeRelativePath } from '../../../src/templates/paths.js';
 import { isTrsUrl } from '../../../src/templates/trs.js';
 import { displayUrl } from '../../../src/templates/url.js';
-import { rawTar, zipBytes } from './archives.js';
+import { rawTar, zipBytes } from '../../support/archives.js';
 
 describe('safeRelativePath', () => {
   it('cleans harmless paths', () => {

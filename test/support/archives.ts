@@ -1,9 +1,10 @@
-/** Builds test archives in memory: zips with yazl (patched afterwards for names yazl refuses) and tars. */
+/** Builds test archives in memory (zips with yazl, patched afterwards for names yazl refuses; tars) and reads zips back. */
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import * as tar from 'tar';
+import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { gzipSync } from 'node:zlib';
 
@@ -96,4 +97,21 @@ export function rawTar(entries: RawTarEntry[], gzip = true): Buffer {
   blocks.push(Buffer.alloc(1024));
   const bytes = Buffer.concat(blocks);
   return gzip ? gzipSync(bytes) : bytes;
+}
+
+/** The entries of a zip file, name → content. */
+export async function unzip(path: string): Promise<Map<string, Buffer>> {
+  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
+  const entries = new Map<string, Buffer>();
+  try {
+    for await (const entry of zip.eachEntry()) {
+      const stream = await zip.openReadStreamPromise(entry);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      entries.set(entry.fileName, Buffer.concat(chunks));
+    }
+  } finally {
+    zip.close();
+  }
+  return entries;
 }
