@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Config } from '../config/config.js';
+import type { Config, SynapseEndpoint } from '../config/config.js';
 
 /** The job directories' parent, as this process and as the Docker host see it. */
 export interface JobRoot {
@@ -88,10 +88,21 @@ export class JobDirectory {
     return join(this.localPath, relative);
   }
 
-  /** SWO's credentials file for the workflow's Synapse client; readable by its owner only. */
-  async writeCredentials(username: string, token: string): Promise<void> {
+  /**
+   * SWO's credentials file for the workflow's Synapse client; readable by its owner only. When the
+   * orchestrator talks to another Synapse than Sage's (the local platform, a staging stack), an
+   * `[endpoints]` section, which synapseclient reads, points the workflow at the same one.
+   */
+  async writeCredentials(username: string, token: string, endpoint?: SynapseEndpoint): Promise<void> {
     const path = this.localFile(CREDENTIALS_FILE);
-    await writeFile(path, `[authentication]\nusername=${username}\nauthtoken=${token}\n`, { mode: 0o600 });
+    const endpoints =
+      endpoint === undefined || endpoint.isSynapseOrg
+        ? ''
+        : `\n[endpoints]\nrepoEndpoint=${endpoint.repoUrl}\nauthEndpoint=${endpoint.authUrl}\n` +
+          `fileHandleEndpoint=${endpoint.fileUrl}\n`;
+    await writeFile(path, `[authentication]\nusername=${username}\nauthtoken=${token}\n${endpoints}`, {
+      mode: 0o600,
+    });
     await chmod(path, 0o600);
   }
 

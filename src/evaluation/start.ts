@@ -127,6 +127,7 @@ export async function startSubmission(
     await directory.writeCredentials(
       ctx.config.synapse.username ?? (await ctx.userName()),
       ctx.config.synapse.authToken ?? '',
+      ctx.config.synapse.endpoint,
     );
     await directory.writeJobFile({
       submissionId,

@@ -47,7 +47,7 @@ export function canAccessEntity(
   return entityAccess(state, entityId, userId).has(access);
 }
 
-const EVALUATION_ADMIN: readonly AccessType[] = [
+export const EVALUATION_ADMIN: readonly AccessType[] = [
   'CREATE',
   'READ',
   'SUBMIT',

@@ -18,6 +18,7 @@ import { PlatformStore } from './store.js';
 import { registerAclRoutes } from './routes/acl.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerEntityRoutes } from './routes/entities.js';
+import { registerEvaluationAdminRoutes } from './routes/evaluation-admin.js';
 import { registerEvaluationRoutes } from './routes/evaluations.js';
 import { registerFileRoutes } from './routes/files.js';
 import { registerMessageRoutes } from './routes/messages.js';
@@ -60,6 +61,7 @@ const SYNAPSE_PREFIX = /^\/(repo|file|auth)\/v1(\/|$)/;
 const ROUTES: readonly RouteModule[] = [
   registerProfileRoutes,
   registerEvaluationRoutes,
+  registerEvaluationAdminRoutes,
   registerEntityRoutes,
   registerAclRoutes,
   registerFileRoutes,

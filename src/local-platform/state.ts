@@ -19,6 +19,8 @@ import type {
 export interface StoredEvaluation extends Evaluation {
   /** principalId -> what that principal may do on this evaluation (besides its owner, who may do all). */
   permissions: Record<string, AccessType[]>;
+  /** Changes whenever the ACL is replaced (PUT /evaluation/acl); the evaluation's etag until then. */
+  aclEtag?: string;
 }
 
 export interface StoredTeam extends Team {

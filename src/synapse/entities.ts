@@ -6,6 +6,7 @@
 import { isSynapseError, type SynapseError } from './errors.js';
 import type { SynapseHttp } from './http.js';
 import {
+  type AccessType,
   CONCRETE,
   type Entity,
   type EntityHeader,
@@ -61,6 +62,17 @@ export class EntityApi {
     });
   }
 
+  /** Whether the caller holds `accessType` on the entity (through its benefactor's ACL); changes nothing. */
+  async hasAccess(id: string, accessType: AccessType): Promise<boolean> {
+    const answer = await this.http.request<{ result: boolean }>({
+      api: 'repo',
+      method: 'GET',
+      path: `/entity/${encodeURIComponent(id)}/access`,
+      query: { accessType },
+    });
+    return answer.result;
+  }
+
   create(entity: NewEntity): Promise<Entity> {
     return this.http.request<Entity>({ api: 'repo', method: 'POST', path: '/entity', body: entity });
   }
@@ -88,6 +100,22 @@ export class EntityApi {
         method: 'POST',
         path: '/entity/child',
         body: { parentId, entityName: name },
+      });
+      return found.id;
+    } catch (error) {
+      if (isSynapseError(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The id of the project called `name` (project names are unique on Synapse), or undefined. */
+  async lookupProject(name: string): Promise<string | undefined> {
+    try {
+      const found = await this.http.request<{ id: string }>({
+        api: 'repo',
+        method: 'POST',
+        path: '/entity/child',
+        body: { parentId: null, entityName: name },
       });
       return found.id;
     } catch (error) {

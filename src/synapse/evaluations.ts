@@ -9,6 +9,8 @@ import {
   type UpdateResult,
 } from './submission-status.js';
 import type {
+  AccessControlList,
+  AccessType,
   Evaluation,
   PaginatedResults,
   Submission,
@@ -28,8 +30,42 @@ export interface SubmitRequest {
   dockerDigest?: string;
 }
 
+export interface NewEvaluation {
+  name: string;
+  /** The project the queue belongs to. */
+  contentSource: string;
+  description?: string;
+  submissionInstructionsMessage?: string;
+  submissionReceiptMessage?: string;
+}
+
 export class EvaluationApi implements StatusStore {
   constructor(private readonly http: SynapseHttp) {}
+
+  /** Creates a queue; the caller owns it. A name already taken anywhere on Synapse is a 409. */
+  create(evaluation: NewEvaluation): Promise<Evaluation> {
+    return this.http.request({ api: 'repo', method: 'POST', path: '/evaluation', body: evaluation });
+  }
+
+  getAcl(evaluationId: string): Promise<AccessControlList> {
+    return this.http.request({ api: 'repo', method: 'GET', path: `/evaluation/${evaluationId}/acl` });
+  }
+
+  /** Replaces the queue's ACL; `acl.etag` must be the current one (412 otherwise). */
+  updateAcl(acl: AccessControlList): Promise<AccessControlList> {
+    return this.http.request({ api: 'repo', method: 'PUT', path: '/evaluation/acl', body: acl });
+  }
+
+  /** Whether the caller holds `accessType` on the queue (asks Synapse; changes nothing). */
+  async hasAccess(evaluationId: string, accessType: AccessType): Promise<boolean> {
+    const answer = await this.http.request<{ result: boolean }>({
+      api: 'repo',
+      method: 'GET',
+      path: `/evaluation/${evaluationId}/access`,
+      query: { accessType },
+    });
+    return answer.result;
+  }
 
   get(evaluationId: string): Promise<Evaluation> {
     return this.http.request({ api: 'repo', method: 'GET', path: `/evaluation/${evaluationId}` });

@@ -18,7 +18,7 @@ import type { PlatformState, StoredEntity } from '../state.js';
 import { PlatformStore } from '../store.js';
 
 /** Synapse's complete ACCESS_TYPE enum. */
-const ACCESS_TYPES: ReadonlySet<string> = new Set<AccessType>([
+export const ACCESS_TYPES: ReadonlySet<string> = new Set<AccessType>([
   'CREATE',
   'READ',
   'UPDATE',
@@ -41,7 +41,7 @@ const ACCESS_TYPES: ReadonlySet<string> = new Set<AccessType>([
 
 type IdParams = { Params: { id: string } };
 
-function validateEntry(raw: unknown): ResourceAccess {
+export function validateEntry(raw: unknown): ResourceAccess {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw badRequest('Each resourceAccess entry must be a JSON object.');
   }

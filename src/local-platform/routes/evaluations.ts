@@ -54,12 +54,11 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
   };
 
   app.get<{ Params: { evalId: string } }>('/repo/v1/evaluation/:evalId', (request) => {
-    const { permissions: _permissions, ...evaluation } = requireEvaluationAccess(
-      store.state,
-      request.params.evalId,
-      request.principalId,
-      'READ',
-    );
+    const {
+      permissions: _permissions,
+      aclEtag: _aclEtag,
+      ...evaluation
+    } = requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
     return evaluation;
   });
 

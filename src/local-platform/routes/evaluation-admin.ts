@@ -1,0 +1,143 @@
+/**
+ * Local platform routes for organizers: creating an evaluation queue (POST /evaluation), its ACL
+ * (GET /evaluation/{id}/acl, PUT /evaluation/acl), and the "may I?" checks Synapse answers with a
+ * BooleanResult (GET /evaluation/{id}/access, GET /entity/{id}/access) that `validate` relies on.
+ */
+import { PRINCIPALS, type AccessControlList, type AccessType, type Evaluation } from '../../synapse/types.js';
+import type { RouteModule } from '../context.js';
+import { normalizeEntityId, optionalString, requireBody, requireEntity } from '../entities.js';
+import { badRequest, conflict, forbidden, notFound, preconditionFailed } from '../errors.js';
+import { canAccessEntity, canAccessEvaluation, EVALUATION_ADMIN } from '../permissions.js';
+import type { PlatformState, StoredEvaluation } from '../state.js';
+import { PlatformStore } from '../store.js';
+import { ACCESS_TYPES, validateEntry } from './acl.js';
+
+type AccessQuery = { accessType?: string };
+
+function accessTypeOf(query: AccessQuery): AccessType {
+  const accessType = query.accessType;
+  if (accessType === undefined || accessType === '') throw badRequest('accessType is required.');
+  if (!ACCESS_TYPES.has(accessType)) throw badRequest(`Unknown access type: ${accessType}`);
+  return accessType as AccessType;
+}
+
+function requireEvaluation(state: PlatformState, id: string): StoredEvaluation {
+  const evaluation = state.evaluations[id];
+  if (evaluation === undefined) throw notFound(`Evaluation ${id} does not exist.`);
+  return evaluation;
+}
+
+function view(evaluation: StoredEvaluation): Evaluation {
+  const { permissions: _permissions, aclEtag: _aclEtag, ...rest } = evaluation;
+  return rest;
+}
+
+/** The evaluation's ACL as Synapse shows it: the owner with the admin set, then every grant. */
+function aclOf(evaluation: StoredEvaluation): AccessControlList {
+  const grants = new Map<string, Set<AccessType>>([[evaluation.ownerId, new Set(EVALUATION_ADMIN)]]);
+  for (const [principal, access] of Object.entries(evaluation.permissions)) {
+    const set = grants.get(principal) ?? new Set<AccessType>();
+    for (const type of access) set.add(type);
+    grants.set(principal, set);
+  }
+  return {
+    id: evaluation.id,
+    etag: evaluation.aclEtag ?? evaluation.etag,
+    creationDate: evaluation.createdOn,
+    resourceAccess: [...grants].map(([principalId, access]) => ({
+      principalId: Number(principalId),
+      accessType: [...access],
+    })),
+  };
+}
+
+export const registerEvaluationAdminRoutes: RouteModule = (app, { store }) => {
+  app.post('/repo/v1/evaluation', (request, reply) => {
+    const state = store.state;
+    const body = requireBody(request.body);
+    const name = optionalString(body, 'name');
+    if (name === undefined || name.trim() === '') throw badRequest('name is required.');
+    const rawSource = optionalString(body, 'contentSource');
+    if (rawSource === undefined) throw badRequest('contentSource is required.');
+    const contentSource = normalizeEntityId(rawSource);
+    requireEntity(state, contentSource);
+    if (!canAccessEntity(state, contentSource, request.principalId, 'CREATE')) {
+      throw forbidden(`You lack CREATE permission on the requested entity: ${contentSource}.`);
+    }
+    if (Object.values(state.evaluations).some((e) => e.name === name)) {
+      throw conflict(`An evaluation with the name '${name}' already exists.`);
+    }
+    const description = optionalString(body, 'description');
+    const instructions = optionalString(body, 'submissionInstructionsMessage');
+    const receipt = optionalString(body, 'submissionReceiptMessage');
+    const evaluation = store.change((draft) => {
+      const created: StoredEvaluation = {
+        id: store.nextId(),
+        etag: PlatformStore.etag(),
+        name,
+        ownerId: request.principalId,
+        createdOn: PlatformStore.now(),
+        contentSource,
+        ...(description === undefined ? {} : { description }),
+        ...(instructions === undefined ? {} : { submissionInstructionsMessage: instructions }),
+        ...(receipt === undefined ? {} : { submissionReceiptMessage: receipt }),
+        permissions: {},
+      };
+      draft.evaluations[created.id] = created;
+      return created;
+    });
+    return reply.code(201).send(view(evaluation));
+  });
+
+  app.get<{ Params: { evalId: string } }>('/repo/v1/evaluation/:evalId/acl', (request) => {
+    const evaluation = requireEvaluation(store.state, request.params.evalId);
+    if (!canAccessEvaluation(store.state, evaluation.id, request.principalId, 'READ')) {
+      throw forbidden(`User ${request.principalId} lacks READ permission on evaluation ${evaluation.id}.`);
+    }
+    return aclOf(evaluation);
+  });
+
+  app.put('/repo/v1/evaluation/acl', (request) => {
+    const body = requireBody(request.body);
+    const id = optionalString(body, 'id');
+    if (id === undefined) throw badRequest('The ACL needs the id of its evaluation.');
+    const evaluation = requireEvaluation(store.state, id);
+    if (!canAccessEvaluation(store.state, id, request.principalId, 'CHANGE_PERMISSIONS')) {
+      throw forbidden(`User ${request.principalId} lacks CHANGE_PERMISSIONS permission on evaluation ${id}.`);
+    }
+    if (optionalString(body, 'etag') !== aclOf(evaluation).etag)
+      throw preconditionFailed('E-tags do not match.');
+    if (!Array.isArray(body.resourceAccess)) throw badRequest('resourceAccess is required.');
+    const permissions: Record<string, AccessType[]> = {};
+    for (const raw of body.resourceAccess as unknown[]) {
+      const entry = validateEntry(raw);
+      if (entry.principalId === PRINCIPALS.anonymous) {
+        throw badRequest(`The anonymous user (${PRINCIPALS.anonymous}) cannot be given access.`);
+      }
+      const key = String(entry.principalId);
+      permissions[key] = [...new Set([...(permissions[key] ?? []), ...entry.accessType])];
+    }
+    const updated = store.change((draft) => {
+      const stored = requireEvaluation(draft, id);
+      stored.permissions = permissions;
+      stored.aclEtag = PlatformStore.etag();
+      return stored;
+    });
+    return aclOf(updated);
+  });
+
+  app.get<{ Params: { evalId: string }; Querystring: AccessQuery }>(
+    '/repo/v1/evaluation/:evalId/access',
+    (request) => {
+      const accessType = accessTypeOf(request.query);
+      const evaluation = requireEvaluation(store.state, request.params.evalId);
+      return { result: canAccessEvaluation(store.state, evaluation.id, request.principalId, accessType) };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: AccessQuery }>('/repo/v1/entity/:id/access', (request) => {
+    const accessType = accessTypeOf(request.query);
+    const entity = requireEntity(store.state, normalizeEntityId(request.params.id));
+    return { result: canAccessEntity(store.state, entity.id, request.principalId, accessType) };
+  });
+};
