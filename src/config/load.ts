@@ -25,7 +25,7 @@ import {
   type VariableName,
 } from './variables.js';
 
-export type ValueSource = 'environment' | 'env file' | 'default';
+export type ValueSource = 'environment' | 'env file' | 'default' | 'command';
 
 export interface LoadOptions {
   /** The process environment (default: `process.env`). */
@@ -34,6 +34,11 @@ export interface LoadOptions {
   envFile?: string;
   /** True when the operator named the file (`--env-file`): then a missing file is an error. */
   envFileMustExist?: boolean;
+  /**
+   * Values a command sets itself, whatever the environment and the file say (`try` and `demo` point the
+   * orchestrator at their own local platform); null unsets a variable.
+   */
+  overrides?: Partial<Record<VariableName, string | null>>;
   /** Overrides the host identity behind the default ORCHESTRATOR_ID (tests). */
   hostIdentity?: () => string;
   /** Overrides the directory probe behind the default work directory (tests). */
@@ -100,6 +105,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const fromFile = present(file[name]);
     raw[name] = fromEnv ?? fromFile;
     sources[name] = fromEnv !== undefined ? 'environment' : fromFile !== undefined ? 'env file' : 'default';
+    const override = options.overrides?.[name];
+    if (override !== undefined) {
+      raw[name] = override === null ? undefined : (present(override) ?? undefined);
+      sources[name] = override === null ? 'default' : 'command';
+    }
   }
 
   for (const name of SECRET_VARIABLES) registerSecret(raw[name]);

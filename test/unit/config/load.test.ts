@@ -493,3 +493,21 @@ describe('all problems at once', () => {
     );
   });
 });
+
+describe('values a command sets itself (try, demo)', () => {
+  it('win over the environment and the env file, and null unsets a variable the file sets', () => {
+    const file = fileWith('NOTIFICATION_PRINCIPAL_ID=3334444\nMAX_CONCURRENT_WORKFLOWS=7\n');
+    const { config, sources } = load(
+      { ...MINIMAL, WORKFLOW_OUTPUT_ROOT_ENTITY_ID: 'syn99' },
+      {
+        envFile: file,
+        overrides: { WORKFLOW_OUTPUT_ROOT_ENTITY_ID: 'syn5', NOTIFICATION_PRINCIPAL_ID: null },
+      },
+    );
+
+    expect(config.outputRootEntityId).toBe('syn5');
+    expect(sources.WORKFLOW_OUTPUT_ROOT_ENTITY_ID).toBe('command');
+    expect(config.notifications.principalId).toBeUndefined();
+    expect(config.workflow.maxConcurrent).toBe(7);
+  });
+});
