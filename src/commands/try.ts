@@ -1,6 +1,110 @@
-/** `synapse-orchestrator try`: placeholder until it is written (issue 6). */
+/**
+ * `synapse-orchestrator try`: runs one evaluation of a template on a throwaway local platform with the
+ * same code and configuration as `run`, and says how it ended. Exit status 0 exactly when the submission
+ * ends in the stage's success status (ACCEPTED by default).
+ */
 import type { Command } from 'commander';
+import { ConfigError } from '../config/index.js';
+import { tryTemplate, TryInputError, type TryResult } from '../local-challenge/try-template.js';
+import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 
-export function registerTryCommand(_program: Command): void {
-  // not written yet
+interface TryCommandOptions {
+  template: string;
+  root: string;
+  submission?: string;
+  dockerImage?: string;
+  output?: string;
+  timeout: string;
+  json?: boolean;
+}
+
+function describe(result: TryResult): string {
+  const lines = [
+    '',
+    `Result:       ${result.status}${result.statusDescription === null ? '' : ` (${result.statusDescription})`}`,
+  ];
+  if (result.unfinished !== undefined)
+    lines.push(`              the watch ${result.unfinished} before the submission finished`);
+  if (result.failureReason !== null) lines.push(`Reason:       ${result.failureReason}`);
+  for (const [key, value] of Object.entries(result.annotations))
+    lines.push(`Annotation:   ${key} = ${value}`);
+  lines.push(`Logs:         ${result.logsPath ?? '(none: the workflow printed nothing or never started)'}`);
+  if (result.messages.length === 0) lines.push('Messages:     none');
+  for (const message of result.messages) {
+    lines.push(`Message to ${message.to.join(', ')}: ${message.subject}`);
+    lines.push(
+      ...message.body
+        .trimEnd()
+        .split('\n')
+        .map((line) => `    ${line}`),
+    );
+  }
+  lines.push(`Everything:   ${result.outputDir} (orchestrator log: ${result.orchestratorLog})`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerTryCommand(program: Command): void {
+  program
+    .command('try')
+    .description(
+      'run one evaluation of a workflow template on a throwaway local platform, with this configuration (exit 0 when accepted)',
+    )
+    .requiredOption(
+      '--template <dir|archive|URL>',
+      'the template: a directory, a zip/tar.gz/tar file, or a URL',
+    )
+    .requiredOption('--root <path>', 'ROOT_TEMPLATE: the workflow file inside the template')
+    .option('--submission <file>', 'the file to submit')
+    .option('--docker-image <repository@sha256:digest>', 'a Docker image to submit instead of a file')
+    .option(
+      '--output <dir>',
+      'where to keep the platform data, logs and work directory (default: a new temp dir)',
+    )
+    .option('--timeout <seconds>', 'give up waiting after this long', '3600')
+    .option(
+      '--json',
+      'print one JSON object (status, statusDescription, failureReason, logsPath, messages, …)',
+    )
+    .action(async (options: TryCommandOptions) => {
+      const timeoutSeconds = Number(options.timeout);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+        process.stderr.write(`--timeout must be a number of seconds, not ${options.timeout}\n`);
+        process.exitCode = EXIT_BAD_CONFIG;
+        return;
+      }
+      const interrupt = new AbortController();
+      const onSignal = () => {
+        interrupt.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const envFile = program.opts<{ envFile?: string }>().envFile;
+        const result = await tryTemplate({
+          template: options.template,
+          rootTemplate: options.root,
+          ...(options.submission === undefined ? {} : { submission: options.submission }),
+          ...(options.dockerImage === undefined ? {} : { dockerImage: options.dockerImage }),
+          ...(envFile === undefined ? {} : { envFile }),
+          ...(options.output === undefined ? {} : { outputDir: options.output }),
+          timeoutSeconds,
+          ...(options.json === true ? {} : { progress: process.stderr }),
+          signal: interrupt.signal,
+        });
+        process.stdout.write(
+          options.json === true ? `${JSON.stringify(result, null, 2)}\n` : describe(result),
+        );
+        process.exitCode = result.succeeded ? EXIT_OK : EXIT_FAILURE;
+      } catch (error) {
+        if (error instanceof ConfigError || error instanceof TryInputError) {
+          process.stderr.write(`${error.message}\n`);
+          process.exitCode = EXIT_BAD_CONFIG;
+          return;
+        }
+        throw error;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
 }

@@ -265,7 +265,8 @@ function isSynapseOrgHost(baseUrl: string): boolean {
   }
 }
 
-function synapseEndpoint(baseUrl: string): SynapseEndpoint {
+/** The API addresses under a Synapse base URL (Synapse itself or a compatible server). */
+export function synapseEndpoint(baseUrl: string): SynapseEndpoint {
   return {
     baseUrl,
     repoUrl: `${baseUrl}/repo/v1`,

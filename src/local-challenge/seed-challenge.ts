@@ -1,0 +1,132 @@
+/**
+ * Seeds a challenge on the local platform as an organizer would set one up on Synapse: an organizer
+ * account (the one the orchestrator runs as), a project with an output folder, and one evaluation queue
+ * per template, each template a file entity with ROOT_TEMPLATE. Accounts and teams are created through
+ * the platform's admin routes (Synapse has no API for that); everything else through the Synapse REST API.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalPlatformAdmin, SeededUser } from '../local-platform/admin-client.js';
+import { synapseEndpoint } from '../config/index.js';
+import { SynapseClient } from '../synapse/client.js';
+import { CONCRETE } from '../synapse/types.js';
+
+/** A template archive as bytes (uploaded) or as a URL (an external file handle, SWO's way). */
+export type TemplateArchive = { bytes: Buffer; fileName: string } | { url: string };
+
+export interface QueueSeed {
+  name: string;
+  archive: TemplateArchive;
+  /** ROOT_TEMPLATE: the workflow's path inside the archive. */
+  rootTemplate: string;
+}
+
+export interface SeededQueue {
+  name: string;
+  evaluationId: string;
+  templateId: string;
+}
+
+export interface SeededChallenge {
+  organizer: SeededUser;
+  projectId: string;
+  outputRootId: string;
+  queues: SeededQueue[];
+}
+
+/** What the orchestrator account needs on a queue (synapse-rest.md §6). */
+const ORCHESTRATOR_QUEUE_ACCESS = ['READ', 'READ_PRIVATE_SUBMISSION', 'UPDATE_SUBMISSION'] as const;
+
+export function organizerClient(url: string, organizer: SeededUser): SynapseClient {
+  return new SynapseClient({ endpoint: synapseEndpoint(url), token: organizer.token });
+}
+
+/** Stores (or replaces, as a new version) the template file entity `name` in `parentId`, with ROOT_TEMPLATE. */
+export async function storeTemplate(
+  client: SynapseClient,
+  parentId: string,
+  name: string,
+  archive: TemplateArchive,
+  rootTemplate: string,
+): Promise<string> {
+  let handleId: string;
+  if ('url' in archive) {
+    handleId = (await client.files.createExternalFileHandle(archive.url, name)).id;
+  } else {
+    const dir = await mkdtemp(join(tmpdir(), 'template-upload-'));
+    try {
+      const path = join(dir, archive.fileName);
+      await writeFile(path, archive.bytes);
+      handleId = (await client.files.uploadFile(path)).id;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const entity = await client.entities.createOrUpdateFile(parentId, name, handleId);
+  await client.entities.setAnnotations(entity.id, {
+    set: { ROOT_TEMPLATE: { type: 'STRING', value: [rootTemplate] } },
+  });
+  return entity.id;
+}
+
+export async function seedChallenge(
+  admin: LocalPlatformAdmin,
+  url: string,
+  spec: { organizerUserName: string; projectName: string; queues: QueueSeed[] },
+): Promise<SeededChallenge> {
+  const organizer = await admin.createUser({
+    userName: spec.organizerUserName,
+    firstName: 'Challenge',
+    lastName: 'Organizer',
+  });
+  const client = organizerClient(url, organizer);
+  const project = await client.entities.create({ name: spec.projectName, concreteType: CONCRETE.project });
+  const outputRootId = await client.entities.getOrCreateFolder(project.id, 'Logs');
+  const templates = await client.entities.getOrCreateFolder(project.id, 'Templates');
+  const queues: SeededQueue[] = [];
+  for (const queue of spec.queues) {
+    const fileName = 'url' in queue.archive ? `${queue.name} template` : queue.archive.fileName;
+    const templateId = await storeTemplate(
+      client,
+      templates,
+      `${queue.name} - ${fileName}`,
+      queue.archive,
+      queue.rootTemplate,
+    );
+    const evaluation = await client.evaluations.create({
+      name: `${spec.projectName}: ${queue.name}`,
+      contentSource: project.id,
+    });
+    // The organizer owns the queue; the grant makes the orchestrator's rights explicit, as on Synapse.
+    const acl = await client.evaluations.getAcl(evaluation.id);
+    await client.evaluations.updateAcl({
+      ...acl,
+      resourceAccess: [
+        ...acl.resourceAccess,
+        { principalId: Number(organizer.ownerId), accessType: [...ORCHESTRATOR_QUEUE_ACCESS] },
+      ],
+    });
+    queues.push({ name: queue.name, evaluationId: evaluation.id, templateId });
+  }
+  return { organizer, projectId: project.id, outputRootId, queues };
+}
+
+/** Lets `principalIds` (participants, a team) submit to the queue. */
+export async function allowSubmissions(
+  client: SynapseClient,
+  evaluationId: string,
+  principalIds: readonly string[],
+): Promise<void> {
+  const acl = await client.evaluations.getAcl(evaluationId);
+  const already = new Set(acl.resourceAccess.map((entry) => String(entry.principalId)));
+  const added = principalIds.filter((id) => !already.has(id));
+  if (added.length === 0) return;
+  await client.evaluations.updateAcl({
+    ...acl,
+    resourceAccess: [
+      ...acl.resourceAccess,
+      ...added.map((id) => ({ principalId: Number(id), accessType: ['READ' as const, 'SUBMIT' as const] })),
+    ],
+  });
+}
