@@ -8,16 +8,12 @@
  */
 import Docker from 'dockerode';
 
-interface BridgeNetwork {
-  IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] | null } | null;
-}
-
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 export async function dockerHostAddress(docker: Docker = new Docker()): Promise<string> {
-  let network: BridgeNetwork;
+  let network: Docker.NetworkInspectInfo;
   try {
-    network = (await docker.getNetwork('bridge').inspect()) as BridgeNetwork;
+    network = await docker.getNetwork('bridge').inspect();
   } catch (error) {
     throw new Error(
       `Cannot find the address containers use to reach this host: inspecting Docker's "bridge" network failed (${(error as Error).message}). Is the Docker engine running, and does it have its default bridge network?`,

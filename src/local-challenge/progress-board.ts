@@ -68,13 +68,13 @@ export class ProgressBoard {
     const progress = row.view?.phase === 'running' ? progressBar(row.view.progress) : '';
     const note = row.note === undefined ? '' : `  ${row.note}`;
     return (
-      `  ${row.id.padEnd(9)} ${row.queue.padEnd(18)} ${row.submitter.padEnd(12)} ` +
+      `  ${row.id.padEnd(9)} ${row.queue.padEnd(18)} ${row.submitter.padEnd(18)} ` +
       `${stateText(row).padEnd(34)} ${elapsed.padStart(6)}  ${progress}${note}`
     ).trimEnd();
   }
 
   private header(): string {
-    return `  ${'Submission'.padEnd(9)} ${'Queue'.padEnd(18)} ${'Submitter'.padEnd(12)} ${'State'.padEnd(34)} ${'Elapsed'.padStart(6)}  Progress`;
+    return `  ${'Submission'.padEnd(9)} ${'Queue'.padEnd(18)} ${'Submitter'.padEnd(18)} ${'State'.padEnd(34)} ${'Elapsed'.padStart(6)}  Progress`;
   }
 
   render(rows: readonly BoardRow[], now = Date.now()): void {

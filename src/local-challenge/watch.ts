@@ -23,18 +23,18 @@ export interface WatchOptions {
 
 export type WatchEnd = 'finished' | 'timed out' | 'interrupted';
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+/** Waits `ms`, or less when `signal` aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
+}
 
 export async function watchUntilFinished(options: WatchOptions): Promise<WatchEnd> {
   const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
