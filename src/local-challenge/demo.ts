@@ -5,6 +5,7 @@
  * scores, one fails validation, one is cancelled while it runs, one scores after a longer run); shows a
  * live board; then summarizes outcomes, exported logs and the messages participants received.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,7 +207,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       queues: { [leaderboard.evaluationId]: leaderboard.templateId, [final.evaluationId]: final.templateId },
       outputRootId: state.challenge.outputRootId,
       workDir: join(options.dir, 'work'),
-      orchestratorId: 'demo',
+      orchestratorId: `demo-${createHash('sha256').update(options.dir).digest('hex').slice(0, 8)}`,
       logFile,
       env: {},
       envFile: join(options.dir, 'no-env-file'),
