@@ -6,6 +6,7 @@
  * live board; then summarizes outcomes, exported logs and the messages participants received.
  */
 import { createHash } from 'node:crypto';
+import Docker from 'dockerode';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,8 +176,27 @@ function nameOf(state: DemoState, principalId: string): string {
   return principalId;
 }
 
+/** The images the demo's template and engine use, built by scripts/build-*-images.sh (npm run demo). */
+const DEMO_IMAGES = [DEMO_SETTINGS.WORKFLOW_ENGINE_DOCKER_IMAGE, 'local/busybox:1'];
+
+async function checkImages(docker: Docker): Promise<void> {
+  const missing: string[] = [];
+  for (const image of DEMO_IMAGES) {
+    await docker
+      .getImage(image)
+      .inspect()
+      .catch(() => missing.push(image));
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `The demo needs the image${missing.length > 1 ? 's' : ''} ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not on this Docker engine. \`npm run demo\` builds them (scripts/build-test-images.sh, scripts/build-engine-images.sh).`,
+    );
+  }
+}
+
 export async function runDemo(options: DemoOptions): Promise<boolean> {
   const { out } = options;
+  await checkImages(new Docker());
   const started = Date.now();
   await mkdir(options.dir, { recursive: true });
   const statePath = join(options.dir, 'demo.json');
