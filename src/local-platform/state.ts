@@ -65,6 +65,13 @@ export interface StoredMessage {
   createdOn: string;
 }
 
+/** A tag/digest pair recorded for a Docker repository entity (POST /entity/{id}/dockerCommit). */
+export interface DockerCommitRecord {
+  tag?: string;
+  digest: string;
+  createdOn: string;
+}
+
 export interface PlatformState {
   /** Source of every numeric id (users, teams, evaluations, submissions, file handles, uploads, messages) and of syn ids. */
   nextId: number;
@@ -77,6 +84,8 @@ export interface PlatformState {
   statuses: Record<string, StoredStatus>;
   entities: Record<string, StoredEntity>;
   acls: Record<string, AccessControlList>;
+  /** Docker repository entity id → its commits (absent in state files written before they existed). */
+  dockerCommits?: Record<string, DockerCommitRecord[]>;
   fileHandles: Record<string, FileHandle>;
   uploads: Record<string, StoredUpload>;
   messages: StoredMessage[];

@@ -5,6 +5,7 @@
  */
 import { isSynapseError, type SynapseError } from './errors.js';
 import type { SynapseHttp } from './http.js';
+import { readAllPages } from './paging.js';
 import {
   type AccessType,
   CONCRETE,
@@ -12,6 +13,7 @@ import {
   type EntityHeader,
   type FileHandle,
   type NewEntity,
+  type PaginatedResults,
   type V2AnnotationValue,
   type V2Annotations,
   ENTITY_TYPES,
@@ -22,6 +24,14 @@ import {
 export interface AnnotationChanges {
   set?: Record<string, V2AnnotationValue>;
   remove?: string[];
+}
+
+/** A tag/digest pair of a Docker repository entity (Synapse's DockerCommit). */
+export interface DockerCommit {
+  tag?: string;
+  /** `sha256:<64 hex>` */
+  digest: string;
+  createdOn?: string;
 }
 
 /** How often a read-modify-write is redone after a 412 (someone else wrote in between) before giving up. */
@@ -238,5 +248,35 @@ export class EntityApi {
       }
     }
     throw conflict;
+  }
+
+  /**
+   * Records that `tag` pointed at `digest` in an unmanaged (external) Docker repository entity. Synapse
+   * accepts a Docker submission only for a digest the repository has a commit for; managed repositories
+   * (docker.synapse.org) get theirs from the registry when an image is pushed, and refuse this call.
+   */
+  async addDockerCommit(id: string, commit: DockerCommit): Promise<void> {
+    await this.http.request({
+      api: 'repo',
+      method: 'POST',
+      path: `/entity/${encodeURIComponent(id)}/dockerCommit`,
+      body: commit,
+    });
+  }
+
+  /** The repository's tags, each with the latest digest recorded for it. */
+  async listDockerTags(id: string): Promise<DockerCommit[]> {
+    const pages = await readAllPages(
+      (offset, limit) =>
+        this.http.request<PaginatedResults<DockerCommit>>({
+          api: 'repo',
+          method: 'GET',
+          path: `/entity/${encodeURIComponent(id)}/dockerTag`,
+          query: { offset, limit },
+        }),
+      (commit) => `${commit.tag ?? ''}@${commit.digest}`,
+      50,
+    );
+    return pages.items;
   }
 }

@@ -1,5 +1,6 @@
 /** Evaluation queues, submissions and their statuses (synapse-rest.md §3). */
 import type { SynapseHttp } from './http.js';
+import { isSynapseError } from './errors.js';
 import { readAllPages, type AllPages } from './paging.js';
 import {
   updateSubmissionStatus,
@@ -28,6 +29,36 @@ export interface SubmitRequest {
   name?: string;
   teamId?: string;
   dockerDigest?: string;
+}
+
+/** A team submission: who contributed, and the eligibility hash Synapse handed out for that team. */
+export interface TeamSubmitRequest extends SubmitRequest {
+  teamId: string;
+  /** The hash from `teamSubmissionEligibility`: Synapse refuses the submission if eligibility changed since. */
+  submissionEligibilityHash: string;
+  /** The team members credited with the submission (the submitter is always added). */
+  contributors: { principalId: string }[];
+  /** How the submission is shown on leaderboards; Synapse's clients use the team name. */
+  submitterAlias?: string;
+}
+
+/** One member's standing for a team submission (Synapse's MemberSubmissionEligibility). */
+export interface MemberSubmissionEligibility {
+  principalId: number;
+  isEligible?: boolean;
+  isRegistered?: boolean;
+  isQuotaFilled?: boolean;
+  hasConflictingSubmission?: boolean;
+}
+
+/** GET /evaluation/{id}/team/{teamId}/submissionEligibility (Synapse's TeamSubmissionEligibility). */
+export interface TeamSubmissionEligibility {
+  teamId: string;
+  evaluationId: string;
+  teamEligibility: { isEligible?: boolean; isRegistered?: boolean; isQuotaFilled?: boolean };
+  membersEligibility: MemberSubmissionEligibility[];
+  /** A JSON number; sent back as the submissionEligibilityHash query parameter. */
+  eligibilityStateHash: number | string;
 }
 
 export interface NewEvaluation {
@@ -65,6 +96,29 @@ export class EvaluationApi implements StatusStore {
       query: { accessType },
     });
     return answer.result;
+  }
+
+  /** The queue called `name` (names are unique), or undefined when there is none the caller may read. */
+  async getByName(name: string): Promise<Evaluation | undefined> {
+    try {
+      return await this.http.request<Evaluation>({
+        api: 'repo',
+        method: 'GET',
+        path: `/evaluation/name/${encodeURIComponent(name)}`,
+      });
+    } catch (error) {
+      if (isSynapseError(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Whether `teamId` may submit to the queue now, member by member, and the hash a team submission needs. */
+  teamSubmissionEligibility(evaluationId: string, teamId: string): Promise<TeamSubmissionEligibility> {
+    return this.http.request({
+      api: 'repo',
+      method: 'GET',
+      path: `/evaluation/${evaluationId}/team/${teamId}/submissionEligibility`,
+    });
   }
 
   get(evaluationId: string): Promise<Evaluation> {
@@ -141,6 +195,18 @@ export class EvaluationApi implements StatusStore {
       method: 'POST',
       path: '/evaluation/submission',
       query: { etag: entityEtag },
+      body,
+    });
+  }
+
+  /** Submits on behalf of a team (see `teamSubmissionEligibility` for the hash and the contributors). */
+  submitAsTeam(request: TeamSubmitRequest): Promise<Submission> {
+    const { entityEtag, submissionEligibilityHash, ...body } = request;
+    return this.http.request({
+      api: 'repo',
+      method: 'POST',
+      path: '/evaluation/submission',
+      query: { etag: entityEtag, submissionEligibilityHash },
       body,
     });
   }

@@ -34,10 +34,13 @@ describe('synapse-orchestrator --help and --version', () => {
   });
 });
 
+// These files point at Sage's Synapse with placeholder ids, so the tests that expect success pass --offline.
 describe('synapse-orchestrator validate', () => {
   it("accepts SWO's own .envTemplate filled in, and prints what it means with the token masked", async () => {
     const file = envFile('swo.env', fillSwoTemplate({ token }));
-    const result = await runCli(['validate', '--env-file', file], { env: { LOG_LEVEL: 'debug' } });
+    const result = await runCli(['validate', '--offline', '--env-file', file], {
+      env: { LOG_LEVEL: 'debug' },
+    });
 
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -56,7 +59,7 @@ describe('synapse-orchestrator validate', () => {
       'swo-json.env',
       fillSwoTemplate({ token, optional: { SHARE_RESULTS_IMMEDIATELY: 'false' } }),
     );
-    const result = await runCli(['validate', '--json', '--env-file', file]);
+    const result = await runCli(['validate', '--offline', '--json', '--env-file', file]);
     expect(result.status).toBe(0);
     const parsed = JSON.parse(result.stdout) as {
       ok: boolean;
@@ -80,7 +83,9 @@ describe('synapse-orchestrator validate', () => {
       'override.env',
       fillSwoTemplate({ token, optional: { MAX_CONCURRENT_WORKFLOWS: '4' } }),
     );
-    const result = await runCli(['validate', '--env-file', file], { env: { MAX_CONCURRENT_WORKFLOWS: '2' } });
+    const result = await runCli(['validate', '--offline', '--env-file', file], {
+      env: { MAX_CONCURRENT_WORKFLOWS: '2' },
+    });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/MAX_CONCURRENT_WORKFLOWS\s+2\s+\[environment\]/);
     expect(result.stdout).toContain('at most 2 at once');
@@ -130,7 +135,7 @@ describe('synapse-orchestrator validate', () => {
     const workdir = mkdtempSync(join(tmpdir(), 'validate-cwd-'));
     const text = fillSwoTemplate({ token }).replace(/^SYNAPSE_PAT=.*$/m, `SYNAPSE_PASSWORD=${token}`);
     writeFileSync(join(workdir, '.env'), text);
-    const result = await runCli(['validate'], { cwd: workdir });
+    const result = await runCli(['validate', '--offline'], { cwd: workdir });
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('SYNAPSE_PASSWORD is deprecated');
     expect(result.stdout).toContain('(token set)');

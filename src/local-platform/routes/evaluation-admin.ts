@@ -1,14 +1,25 @@
 /**
- * Local platform routes for organizers: creating an evaluation queue (POST /evaluation), its ACL
- * (GET /evaluation/{id}/acl, PUT /evaluation/acl), and the "may I?" checks Synapse answers with a
- * BooleanResult (GET /evaluation/{id}/access, GET /entity/{id}/access) that `validate` relies on.
+ * Local platform routes for organizers and submitters: creating an evaluation queue (POST /evaluation),
+ * finding one by name (GET /evaluation/name/{name}), its ACL (GET /evaluation/{id}/acl, PUT
+ * /evaluation/acl), the "may I?" checks Synapse answers with a BooleanResult (GET /evaluation/{id}/access,
+ * GET /entity/{id}/access) that `validate` relies on, a team's submission eligibility (GET
+ * /evaluation/{id}/team/{teamId}/submissionEligibility), and the tag/digest commits of an unmanaged
+ * Docker repository entity (POST /entity/{id}/dockerCommit, GET /entity/{id}/dockerTag).
  */
-import { PRINCIPALS, type AccessControlList, type AccessType, type Evaluation } from '../../synapse/types.js';
+import { createHash } from 'node:crypto';
+import {
+  CONCRETE,
+  PRINCIPALS,
+  type AccessControlList,
+  type AccessType,
+  type Evaluation,
+} from '../../synapse/types.js';
 import type { RouteModule } from '../context.js';
 import { normalizeEntityId, optionalString, requireBody, requireEntity } from '../entities.js';
 import { badRequest, conflict, forbidden, notFound, preconditionFailed } from '../errors.js';
 import { canAccessEntity, canAccessEvaluation, EVALUATION_ADMIN } from '../permissions.js';
-import type { PlatformState, StoredEvaluation } from '../state.js';
+import { paginate, parsePage } from '../submissions.js';
+import type { DockerCommitRecord, PlatformState, StoredEvaluation } from '../state.js';
 import { PlatformStore } from '../store.js';
 import { ACCESS_TYPES, validateEntry } from './acl.js';
 
@@ -26,6 +37,12 @@ function requireEvaluation(state: PlatformState, id: string): StoredEvaluation {
   if (evaluation === undefined) throw notFound(`Evaluation ${id} does not exist.`);
   return evaluation;
 }
+
+/** Repositories in Synapse's own registry, whose commits only a push to that registry can create. */
+const MANAGED_REGISTRY = 'docker.synapse.org/';
+
+const DOCKER_DIGEST = /^sha256:[0-9a-f]{64}$/;
+const DOCKER_TAG = /^\w[\w.-]{0,127}$/;
 
 function view(evaluation: StoredEvaluation): Evaluation {
   const { permissions: _permissions, aclEtag: _aclEtag, ...rest } = evaluation;
@@ -52,6 +69,102 @@ function aclOf(evaluation: StoredEvaluation): AccessControlList {
 }
 
 export const registerEvaluationAdminRoutes: RouteModule = (app, { store }) => {
+  app.get<{ Params: { name: string } }>('/repo/v1/evaluation/name/:name', (request) => {
+    const name = request.params.name;
+    const evaluation = Object.values(store.state.evaluations).find((e) => e.name === name);
+    // Synapse answers 404 both when there is none and when the caller may not read it.
+    if (
+      evaluation === undefined ||
+      !canAccessEvaluation(store.state, evaluation.id, request.principalId, 'READ')
+    ) {
+      throw notFound(`No Evaluation found with name ${name}`);
+    }
+    return view(evaluation);
+  });
+
+  app.get<{ Params: { evalId: string; teamId: string } }>(
+    '/repo/v1/evaluation/:evalId/team/:teamId/submissionEligibility',
+    (request) => {
+      const state = store.state;
+      const evaluation = requireEvaluation(state, request.params.evalId);
+      if (!canAccessEvaluation(state, evaluation.id, request.principalId, 'SUBMIT')) {
+        throw forbidden(
+          `User ${request.principalId} lacks SUBMIT permission on evaluation ${evaluation.id}.`,
+        );
+      }
+      const team = state.teams[request.params.teamId];
+      if (team === undefined) throw notFound(`Team ${request.params.teamId} does not exist.`);
+      // No challenge registration or quotas here: every member of the team may take part.
+      const members = [...team.members].sort();
+      const hash = createHash('sha256')
+        .update(`${evaluation.id}/${team.id}/${members.join(',')}`)
+        .digest();
+      return {
+        teamId: team.id,
+        evaluationId: evaluation.id,
+        teamEligibility: { isEligible: true, isRegistered: true, isQuotaFilled: false },
+        membersEligibility: members.map((principalId) => ({
+          principalId: Number(principalId),
+          isEligible: true,
+          isRegistered: true,
+          isQuotaFilled: false,
+          hasConflictingSubmission: false,
+        })),
+        eligibilityStateHash: hash.readUInt32BE(0),
+      };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>('/repo/v1/entity/:id/dockerCommit', (request, reply) => {
+    const state = store.state;
+    const entity = requireEntity(state, normalizeEntityId(request.params.id));
+    if (entity.concreteType !== CONCRETE.dockerRepository) {
+      throw badRequest(`Entity ${entity.id} is not a DockerRepository.`);
+    }
+    if ((entity.repositoryName ?? entity.name).startsWith(MANAGED_REGISTRY)) {
+      throw badRequest(
+        'Commits for managed Docker repositories are created using the Docker client rather than the Synapse client.',
+      );
+    }
+    if (!canAccessEntity(state, entity.id, request.principalId, 'UPDATE')) {
+      throw forbidden(`You lack UPDATE permission on the requested entity: ${entity.id}.`);
+    }
+    const body = requireBody(request.body);
+    const digest = optionalString(body, 'digest');
+    if (digest === undefined) throw badRequest('digest is required.');
+    if (!DOCKER_DIGEST.test(digest)) throw badRequest(`Invalid digest: ${digest}`);
+    const tag = optionalString(body, 'tag');
+    if (tag !== undefined && !DOCKER_TAG.test(tag)) throw badRequest(`Invalid tag: ${tag}`);
+    store.change((draft) => {
+      const commits = (draft.dockerCommits ??= {});
+      const list = (commits[entity.id] ??= []);
+      list.push({ ...(tag === undefined ? {} : { tag }), digest, createdOn: PlatformStore.now() });
+      const stored = draft.entities[entity.id];
+      if (stored !== undefined) {
+        stored.etag = PlatformStore.etag();
+        stored.modifiedOn = PlatformStore.now();
+        stored.modifiedBy = request.principalId;
+      }
+    });
+    return reply.code(201).send();
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: string; offset?: string } }>(
+    '/repo/v1/entity/:id/dockerTag',
+    (request) => {
+      const state = store.state;
+      const entity = requireEntity(state, normalizeEntityId(request.params.id));
+      if (!canAccessEntity(state, entity.id, request.principalId, 'READ')) {
+        throw forbidden(`You lack READ permission on the requested entity: ${entity.id}.`);
+      }
+      // The latest commit of each tag, newest first (Synapse's default order).
+      const latest = new Map<string, DockerCommitRecord>();
+      for (const commit of state.dockerCommits?.[entity.id] ?? []) latest.set(commit.tag ?? '', commit);
+      const commits = [...latest.values()].sort((a, b) => b.createdOn.localeCompare(a.createdOn));
+      return paginate(commits, parsePage(request.query));
+    },
+  );
+
   app.post('/repo/v1/evaluation', (request, reply) => {
     const state = store.state;
     const body = requireBody(request.body);

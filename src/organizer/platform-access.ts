@@ -1,0 +1,183 @@
+/**
+ * The settings `setup` and `submit` need, read the way `run` reads its own: the real environment first,
+ * then the env file (`--env-file`, default `.env` in the working directory), then defaults; an empty
+ * value or the literal `null` counts as unset. Only the account and endpoint (and, for Docker
+ * submissions, the engine and registry credentials) are read: the orchestrator-only variables such as
+ * EVALUATION_TEMPLATES are not required. Each value goes through the variables registry's own parser, so
+ * a mistake is reported exactly as `validate` would report it, naming the variable. The token is
+ * registered with the redactor and never shown.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import type { SynapseEndpoint } from '../config/config.js';
+import { ConfigError, type ConfigProblem } from '../config/config-error.js';
+import { displayValue } from '../config/display.js';
+import { VARIABLES, type ParsedVariables, type VariableName } from '../config/variables.js';
+import { registerSecret } from '../logging/redact.js';
+
+/** What `setup` and `submit` read. */
+const NAMES = [
+  'SYNAPSE_ENDPOINT',
+  'SYNAPSE_PAT',
+  'SYNAPSE_PASSWORD',
+  'SYNAPSE_USERNAME',
+  'DOCKER_ENGINE_URL',
+  'DOCKER_CERT_PATH',
+  'DOCKERHUB_USERNAME',
+  'DOCKERHUB_PASSWORD',
+  'DOCKER_CONFIG_FILE',
+] as const satisfies readonly VariableName[];
+
+type Name = (typeof NAMES)[number];
+
+export const DEFAULT_DOCKER_ENGINE_URL = 'unix:///var/run/docker.sock';
+
+export interface PlatformAccess {
+  endpoint: SynapseEndpoint;
+  /** Personal access token (SYNAPSE_PAT, or the deprecated SYNAPSE_PASSWORD). Never print it. */
+  token: string;
+  /** SYNAPSE_USERNAME when set; otherwise the token's own user name is used. */
+  username: string | undefined;
+  /** Where the settings came from, for messages. */
+  origin: string;
+  docker: {
+    /** DOCKER_ENGINE_URL, else DOCKER_HOST from the environment, else the local socket. */
+    url: string;
+    certPath: string;
+    dockerHub: { username: string; password: string } | undefined;
+    /** DOCKER_CONFIG_FILE, else $DOCKER_CONFIG/config.json or ~/.docker/config.json (as docker login writes it). */
+    configFile: string;
+  };
+}
+
+export interface AccessOptions {
+  /** The global --env-file option; when given, the file must exist. */
+  envFile?: string | undefined;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+function present(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' || trimmed === 'null' ? undefined : trimmed;
+}
+
+function isSynapseOrgHost(baseUrl: string): boolean {
+  try {
+    const host = new URL(baseUrl).hostname;
+    return host === 'synapse.org' || host.endsWith('.synapse.org') || host.endsWith('.sagebase.org');
+  } catch {
+    return false;
+  }
+}
+
+export function endpointFor(baseUrl: string): SynapseEndpoint {
+  return {
+    baseUrl,
+    repoUrl: `${baseUrl}/repo/v1`,
+    fileUrl: `${baseUrl}/file/v1`,
+    authUrl: `${baseUrl}/auth/v1`,
+    isSynapseOrg: isSynapseOrgHost(baseUrl),
+  };
+}
+
+/** Reads and checks the settings; throws a ConfigError listing every problem. */
+export function loadPlatformAccess(options: AccessOptions = {}): PlatformAccess {
+  const env = options.env ?? process.env;
+  const path = resolve(options.envFile ?? '.env');
+  const exists = existsSync(path);
+  const origin = exists ? `environment and ${path}` : 'environment';
+  let file: Record<string, string> = {};
+  if (!exists && options.envFile !== undefined) {
+    throw new ConfigError(
+      [{ variable: '--env-file', value: JSON.stringify(path), message: 'no such file' }],
+      origin,
+    );
+  }
+  if (exists) {
+    try {
+      file = parseDotenv(readFileSync(path));
+    } catch (error) {
+      throw new ConfigError(
+        [
+          {
+            variable: '--env-file',
+            value: JSON.stringify(path),
+            message: `cannot be read: ${(error as Error).message}`,
+          },
+        ],
+        origin,
+      );
+    }
+  }
+
+  const raw: Partial<Record<Name, string>> = {};
+  for (const name of NAMES) raw[name] = present(env[name]) ?? present(file[name]);
+  registerSecret(raw.SYNAPSE_PAT);
+  registerSecret(raw.SYNAPSE_PASSWORD);
+  registerSecret(raw.DOCKERHUB_PASSWORD);
+
+  const problems: ConfigProblem[] = [];
+  const parsed: Partial<Pick<ParsedVariables, Name>> = {};
+  for (const name of NAMES) {
+    const result = VARIABLES[name].parse.safeParse(raw[name]);
+    if (result.success) {
+      (parsed as Record<string, unknown>)[name] = result.data;
+      continue;
+    }
+    const value = raw[name];
+    for (const issue of result.error.issues) {
+      problems.push({
+        variable: name,
+        ...(value === undefined ? {} : { value: displayValue(name, value) }),
+        message: issue.message,
+      });
+    }
+  }
+
+  const token = raw.SYNAPSE_PAT ?? raw.SYNAPSE_PASSWORD;
+  const baseUrl = parsed.SYNAPSE_ENDPOINT;
+  if (token === undefined && baseUrl !== undefined) {
+    const synapse = isSynapseOrgHost(baseUrl);
+    problems.push({
+      variable: 'SYNAPSE_PAT',
+      message: `not set: a personal access token is required to use ${
+        synapse ? 'Synapse' : 'the Synapse-compatible server'
+      } at ${baseUrl} (${
+        synapse
+          ? 'create one under Account Settings > Personal Access Tokens, with view, download and modify scopes'
+          : 'on the local platform, `synapse-orchestrator local-admin create-user <name>` prints one'
+      })`,
+    });
+  }
+  if ((raw.DOCKERHUB_USERNAME === undefined) !== (raw.DOCKERHUB_PASSWORD === undefined)) {
+    const [set, unset] =
+      raw.DOCKERHUB_USERNAME === undefined
+        ? ['DOCKERHUB_PASSWORD', 'DOCKERHUB_USERNAME']
+        : ['DOCKERHUB_USERNAME', 'DOCKERHUB_PASSWORD'];
+    problems.push({ variable: unset, message: `not set, but ${set} is: Docker Hub credentials need both` });
+  }
+  if (problems.length > 0 || token === undefined || baseUrl === undefined) {
+    throw new ConfigError(problems, origin);
+  }
+
+  const dockerHost = present(env.DOCKER_HOST);
+  const dockerConfigDir = present(env.DOCKER_CONFIG) ?? join(homedir(), '.docker');
+  return {
+    endpoint: endpointFor(baseUrl),
+    token,
+    username: parsed.SYNAPSE_USERNAME,
+    origin,
+    docker: {
+      url: parsed.DOCKER_ENGINE_URL ?? dockerHost ?? DEFAULT_DOCKER_ENGINE_URL,
+      certPath: parsed.DOCKER_CERT_PATH ?? '/certs',
+      dockerHub:
+        raw.DOCKERHUB_USERNAME !== undefined && raw.DOCKERHUB_PASSWORD !== undefined
+          ? { username: raw.DOCKERHUB_USERNAME, password: raw.DOCKERHUB_PASSWORD }
+          : undefined,
+      configFile: parsed.DOCKER_CONFIG_FILE ?? join(dockerConfigDir, 'config.json'),
+    },
+  };
+}
