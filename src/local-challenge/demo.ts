@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { synapseEndpoint } from '../config/index.js';
 import { stageStatuses } from '../evaluation/stages.js';
 import type { LocalPlatformAdmin, SeededUser } from '../local-platform/admin-client.js';
+import { submitFile } from '../organizer/submit.js';
 import { SynapseClient } from '../synapse/client.js';
 import { readDemoState, writeDemoState, type DemoState } from './demo-state.js';
 import { exportFolderTree, type ExportedFile } from './export-folder-tree.js';
@@ -239,12 +240,12 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       const queue = plan.queue === 'leaderboard' ? leaderboard : final;
       const user = state.participants[plan.by];
       const path = join(DEMO_CHALLENGE_DIR, 'submissions', plan.file);
-      const submission = await admin.createSubmission({
+      // As the participant would with `synapse-orchestrator submit`: upload, store in their project, submit.
+      const { submission } = await submitFile(participantClient(url, user), {
         evaluationId: queue.evaluationId,
-        userId: user.ownerId,
-        ...(plan.asTeam ? { teamId: state.team.id } : {}),
+        file: path,
         name: plan.file,
-        file: { name: plan.file, contentBase64: (await readFile(path)).toString('base64') },
+        ...(plan.asTeam ? { teamId: state.team.id } : {}),
       });
       rows.push({
         plan,

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { SynapseEndpoint } from '../config/config.js';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
+import { synapseEndpoint } from '../config/load.js';
 import { displayValue } from '../config/display.js';
 import { VARIABLES, type ParsedVariables, type VariableName } from '../config/variables.js';
 import { registerSecret } from '../logging/redact.js';
@@ -62,25 +63,6 @@ function present(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   return trimmed === '' || trimmed === 'null' ? undefined : trimmed;
-}
-
-function isSynapseOrgHost(baseUrl: string): boolean {
-  try {
-    const host = new URL(baseUrl).hostname;
-    return host === 'synapse.org' || host.endsWith('.synapse.org') || host.endsWith('.sagebase.org');
-  } catch {
-    return false;
-  }
-}
-
-export function endpointFor(baseUrl: string): SynapseEndpoint {
-  return {
-    baseUrl,
-    repoUrl: `${baseUrl}/repo/v1`,
-    fileUrl: `${baseUrl}/file/v1`,
-    authUrl: `${baseUrl}/auth/v1`,
-    isSynapseOrg: isSynapseOrgHost(baseUrl),
-  };
 }
 
 /** Reads and checks the settings; throws a ConfigError listing every problem. */
@@ -140,7 +122,7 @@ export function loadPlatformAccess(options: AccessOptions = {}): PlatformAccess 
   const token = raw.SYNAPSE_PAT ?? raw.SYNAPSE_PASSWORD;
   const baseUrl = parsed.SYNAPSE_ENDPOINT;
   if (token === undefined && baseUrl !== undefined) {
-    const synapse = isSynapseOrgHost(baseUrl);
+    const synapse = synapseEndpoint(baseUrl).isSynapseOrg;
     problems.push({
       variable: 'SYNAPSE_PAT',
       message: `not set: a personal access token is required to use ${
@@ -166,7 +148,7 @@ export function loadPlatformAccess(options: AccessOptions = {}): PlatformAccess 
   const dockerHost = present(env.DOCKER_HOST);
   const dockerConfigDir = present(env.DOCKER_CONFIG) ?? join(homedir(), '.docker');
   return {
-    endpoint: endpointFor(baseUrl),
+    endpoint: synapseEndpoint(baseUrl),
     token,
     username: parsed.SYNAPSE_USERNAME,
     origin,
