@@ -418,4 +418,7 @@ async function keepRunning(
     }
     await sleep(2000, signal);
   }
+  out.write(
+    '\nStopping: the orchestrator and the local platform. Workflows still running are picked up by the next demo run.\n',
+  );
 }
