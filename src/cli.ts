@@ -7,9 +7,9 @@
  * command line, even after the script name, unless `--` ends Node's own options first.
  */
 import { createRequire } from 'node:module';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
-import { EXIT_FAILURE } from './commands/exit-codes.js';
+import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './commands/exit-codes.js';
 import { registerLocalPlatformCommands } from './commands/local-platform.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSetupCommand } from './commands/setup.js';
@@ -29,6 +29,8 @@ export function buildProgram(): Command {
     .version(version, '-v, --version', 'print the version')
     .option('--env-file <path>', 'read settings from this file (default: .env in the working directory)')
     .showHelpAfterError()
+    // Command-line mistakes (a missing option, an unknown one) exit 2 like every other "fix this" error.
+    .exitOverride()
     .action(() => {
       program.help({ error: true });
     });
@@ -46,8 +48,13 @@ export function buildProgram(): Command {
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
-  process.stderr.write(
-    `synapse-orchestrator: ${redactText(error instanceof Error ? error.message : String(error))}\n`,
-  );
-  process.exitCode = EXIT_FAILURE;
+  if (error instanceof CommanderError) {
+    // Commander has already printed the message (or the help, or the version).
+    process.exitCode = error.exitCode === 0 ? EXIT_OK : EXIT_BAD_CONFIG;
+  } else {
+    process.stderr.write(
+      `synapse-orchestrator: ${redactText(error instanceof Error ? error.message : String(error))}\n`,
+    );
+    process.exitCode = EXIT_FAILURE;
+  }
 }

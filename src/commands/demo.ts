@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { runDemo } from '../local-challenge/demo.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
+import { withInterrupt } from './interrupt.js';
 import { DEFAULT_LOCAL_PLATFORM_PORT } from './local-platform.js';
 
 export const DEFAULT_DEMO_DIR = join(homedir(), '.synapse-orchestrator', 'demo');
@@ -26,24 +27,15 @@ export function registerDemoCommand(program: Command): void {
         process.exitCode = EXIT_BAD_CONFIG;
         return;
       }
-      const interrupt = new AbortController();
-      const onSignal = () => {
-        interrupt.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const ok = await runDemo({
+      const ok = await withInterrupt((signal) =>
+        runDemo({
           dir: options.dir,
           port,
           keepRunning: options.keepRunning === true,
           out: process.stdout,
-          signal: interrupt.signal,
-        });
-        process.exitCode = ok ? EXIT_OK : EXIT_FAILURE;
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+          signal,
+        }),
+      );
+      process.exitCode = ok ? EXIT_OK : EXIT_FAILURE;
     });
 }

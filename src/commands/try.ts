@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { tryTemplate, TryInputError, type TryResult } from '../local-challenge/try-template.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
+import { withInterrupt } from './interrupt.js';
 
 interface TryCommandOptions {
   template: string;
@@ -72,39 +73,35 @@ export function registerTryCommand(program: Command): void {
         process.exitCode = EXIT_BAD_CONFIG;
         return;
       }
-      const interrupt = new AbortController();
-      const onSignal = () => {
-        interrupt.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
       try {
         const envFile = program.opts<{ envFile?: string }>().envFile;
-        const result = await tryTemplate({
-          template: options.template,
-          rootTemplate: options.root,
-          ...(options.submission === undefined ? {} : { submission: options.submission }),
-          ...(options.dockerImage === undefined ? {} : { dockerImage: options.dockerImage }),
-          ...(envFile === undefined ? {} : { envFile }),
-          ...(options.output === undefined ? {} : { outputDir: options.output }),
-          timeoutSeconds,
-          ...(options.json === true ? {} : { progress: process.stderr }),
-          signal: interrupt.signal,
-        });
+        const result = await withInterrupt((signal) =>
+          tryTemplate({
+            template: options.template,
+            rootTemplate: options.root,
+            ...(options.submission === undefined ? {} : { submission: options.submission }),
+            ...(options.dockerImage === undefined ? {} : { dockerImage: options.dockerImage }),
+            ...(envFile === undefined ? {} : { envFile }),
+            ...(options.output === undefined ? {} : { outputDir: options.output }),
+            timeoutSeconds,
+            ...(options.json === true ? {} : { progress: process.stderr }),
+            signal,
+          }),
+        );
         process.stdout.write(
           options.json === true ? `${JSON.stringify(result, null, 2)}\n` : describe(result),
         );
         process.exitCode = result.succeeded ? EXIT_OK : EXIT_FAILURE;
       } catch (error) {
         if (error instanceof ConfigError || error instanceof TryInputError) {
+          if (options.json === true) {
+            process.stdout.write(`${JSON.stringify({ ok: false, error: error.message }, null, 2)}\n`);
+          }
           process.stderr.write(`${error.message}\n`);
           process.exitCode = EXIT_BAD_CONFIG;
           return;
         }
         throw error;
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
       }
     });
 }

@@ -6,13 +6,14 @@
  * live board; then summarizes outcomes, exported logs and the messages participants received.
  */
 import { createHash } from 'node:crypto';
-import Docker from 'dockerode';
+import { existsSync } from 'node:fs';
+import type Docker from 'dockerode';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synapseEndpoint } from '../config/index.js';
+import { createDockerClient } from '../engine/docker.js';
 import { stageStatuses } from '../evaluation/stages.js';
-import type { LocalPlatformAdmin, SeededUser } from '../local-platform/admin-client.js';
+import type { LocalPlatformAdmin } from '../local-platform/admin-client.js';
 import { submitFile } from '../organizer/submit.js';
 import { SynapseClient } from '../synapse/client.js';
 import { readDemoState, writeDemoState, type DemoState } from './demo-state.js';
@@ -21,7 +22,7 @@ import { startLocalOrchestrator, type LocalOrchestrator } from './local-orchestr
 import { ProgressBoard, type BoardOutput, type BoardRow } from './progress-board.js';
 import { startReachablePlatform, type ReachablePlatform } from './reachable-platform.js';
 import { messagesAbout, type ReceivedMessage } from './received-messages.js';
-import { allowSubmissions, organizerClient, seedChallenge, storeTemplate } from './seed-challenge.js';
+import { allowSubmissions, clientAs, seedChallenge, storeTemplateArchive } from './seed-challenge.js';
 import { viewOf } from './submission-view.js';
 import { sleep, watchUntilFinished } from './watch.js';
 import { zipDirectory } from './zip-directory.js';
@@ -110,6 +111,20 @@ const DEMO_SETTINGS = {
   LOG_LEVEL: 'info',
 } as const;
 
+/** Whether the platform data in `dir` still holds the organizer recorded in demo.json. */
+async function platformKnows(dir: string, state: DemoState, port: number, docker: Docker): Promise<boolean> {
+  if (!existsSync(join(dir, 'platform'))) return false;
+  const probe = await startReachablePlatform({ dataDir: join(dir, 'platform'), port, docker });
+  try {
+    await clientAs(probe.url, state.challenge.organizer).profiles.me();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await probe.platform.close();
+  }
+}
+
 /** Seeds the demo challenge on the first run (or when the platform's data is gone); reuses it after. */
 async function ensureChallenge(
   admin: LocalPlatformAdmin,
@@ -118,10 +133,7 @@ async function ensureChallenge(
   known: DemoState | undefined,
 ): Promise<DemoState> {
   if (known !== undefined) return known;
-  const archive = {
-    bytes: await zipDirectory(join(DEMO_CHALLENGE_DIR, 'template')),
-    fileName: 'demo-template.zip',
-  };
+  const archive = await demoTemplateArchive();
   const challenge = await seedChallenge(admin, url, {
     organizerUserName: 'demo-organizer',
     projectName: 'Demo challenge',
@@ -133,7 +145,7 @@ async function ensureChallenge(
   const alice = await admin.createUser({ userName: 'alice', firstName: 'Alice', lastName: 'Example' });
   const bob = await admin.createUser({ userName: 'bob', firstName: 'Bob', lastName: 'Example' });
   const team = await admin.createTeam('Demo team', [alice.ownerId, bob.ownerId]);
-  const client = organizerClient(url, challenge.organizer);
+  const client = clientAs(url, challenge.organizer);
   for (const queue of challenge.queues) {
     await allowSubmissions(client, queue.evaluationId, [alice.ownerId, bob.ownerId, team.id]);
   }
@@ -144,20 +156,20 @@ async function ensureChallenge(
 
 /** The shipped template as it is now, stored as a new version when it changed since the last run. */
 async function refreshTemplates(client: SynapseClient, state: DemoState): Promise<void> {
-  const archive = {
-    bytes: await zipDirectory(join(DEMO_CHALLENGE_DIR, 'template')),
-    fileName: 'demo-template.zip',
-  };
+  const archive = await demoTemplateArchive();
+  const md5 = createHash('md5').update(archive.bytes).digest('hex');
   for (const [index, queue] of state.challenge.queues.entries()) {
     const entity = await client.entities.get(queue.templateId);
+    const [stored] = await client.entities.getFileHandles(queue.templateId);
+    if (entity.parentId === undefined || stored?.contentMd5 === md5) continue;
     const root = index === 0 ? QUEUES.leaderboard.rootTemplate : QUEUES.final.rootTemplate;
-    if (entity.parentId === undefined) continue;
-    await storeTemplate(client, entity.parentId, entity.name, archive, root);
+    await storeTemplateArchive(client, entity.parentId, entity.name, archive, root);
   }
 }
 
-function participantClient(url: string, user: SeededUser): SynapseClient {
-  return new SynapseClient({ endpoint: synapseEndpoint(url), token: user.token });
+/** The template shipped in examples/demo-challenge/template, zipped (the same bytes while it is unchanged). */
+async function demoTemplateArchive(): Promise<{ bytes: Buffer; fileName: string }> {
+  return { bytes: await zipDirectory(join(DEMO_CHALLENGE_DIR, 'template')), fileName: 'demo-template.zip' };
 }
 
 /** The line of a log that says why a workflow failed, when the template prints one. */
@@ -197,41 +209,47 @@ async function checkImages(docker: Docker): Promise<void> {
 
 export async function runDemo(options: DemoOptions): Promise<boolean> {
   const { out } = options;
-  await checkImages(new Docker());
+  const dir = resolve(options.dir);
+  const docker = createDockerClient(DEMO_SETTINGS.DOCKER_ENGINE_URL);
+  await checkImages(docker);
   const started = Date.now();
-  await mkdir(options.dir, { recursive: true });
-  const statePath = join(options.dir, 'demo.json');
-  const known = readDemoState(statePath);
-  // Without a record of what was seeded, start the platform afresh rather than guess.
-  if (known === undefined) await rm(join(options.dir, 'platform'), { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const statePath = join(dir, 'demo.json');
+  let known = readDemoState(statePath);
 
   let reachable: ReachablePlatform | undefined;
   let orchestrator: LocalOrchestrator | undefined;
   try {
-    reachable = await startReachablePlatform({ dataDir: join(options.dir, 'platform'), port: options.port });
+    // Without a record of what was seeded, or with one the platform no longer knows (its data was
+    // removed), start the platform afresh rather than guess.
+    if (known === undefined || !(await platformKnows(dir, known, options.port, docker))) {
+      known = undefined;
+      await rm(join(dir, 'platform'), { recursive: true, force: true });
+    }
+    reachable = await startReachablePlatform({ dataDir: join(dir, 'platform'), port: options.port, docker });
     const { admin, url } = reachable;
     const state = await ensureChallenge(admin, url, statePath, known);
-    const organizer = organizerClient(url, state.challenge.organizer);
+    const organizer = clientAs(url, state.challenge.organizer);
     if (known !== undefined) await refreshTemplates(organizer, state);
     const [leaderboard, final] = state.challenge.queues;
     if (leaderboard === undefined || final === undefined)
       throw new Error(`${statePath} lists no demo queues`);
     out.write(
-      `Demo challenge on the local platform at ${url} (${known === undefined ? 'set up now' : 'set up by an earlier run'}; data in ${options.dir})\n` +
+      `Demo challenge on the local platform at ${url} (${known === undefined ? 'set up now' : 'set up by an earlier run'}; data in ${dir})\n` +
         `  queues: ${leaderboard.evaluationId} ${leaderboard.name}, ${final.evaluationId} ${final.name}; participants alice and bob, team "${state.team.name}"\n\n`,
     );
 
-    const logFile = join(options.dir, 'orchestrator.log');
+    const logFile = join(dir, 'orchestrator.log');
     orchestrator = await startLocalOrchestrator({
       platformUrl: url,
       token: state.challenge.organizer.token,
       queues: { [leaderboard.evaluationId]: leaderboard.templateId, [final.evaluationId]: final.templateId },
       outputRootId: state.challenge.outputRootId,
-      workDir: join(options.dir, 'work'),
-      orchestratorId: `demo-${createHash('sha256').update(options.dir).digest('hex').slice(0, 8)}`,
+      workDir: join(dir, 'work'),
+      orchestratorId: `demo-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`,
       logFile,
       env: {},
-      envFile: join(options.dir, 'no-env-file'),
+      envFile: join(dir, 'no-env-file'),
       overrides: DEMO_SETTINGS,
     });
 
@@ -241,7 +259,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       const user = state.participants[plan.by];
       const path = join(DEMO_CHALLENGE_DIR, 'submissions', plan.file);
       // As the participant would with `synapse-orchestrator submit`: upload, store in their project, submit.
-      const { submission } = await submitFile(participantClient(url, user), {
+      const { submission } = await submitFile(clientAs(url, user), {
         evaluationId: queue.evaluationId,
         file: path,
         name: plan.file,
@@ -273,8 +291,13 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
           runningSince.set(row.id, since);
           if ((row.view.progress ?? 0) < 10 && Date.now() - since < 8_000) continue;
           // As the participant would, from the web site or the Python client.
-          await participantClient(url, state.participants[row.plan.by]).evaluations.requestCancel(row.id);
-          row.note = `cancel requested by ${row.plan.by}`;
+          try {
+            await clientAs(url, state.participants[row.plan.by]).evaluations.requestCancel(row.id);
+            row.note = `cancel requested by ${row.plan.by}`;
+          } catch (error) {
+            // E.g. it finished in between; the summary will show how it ended.
+            row.note = `cancel refused: ${(error as Error).message}`;
+          }
         }
       },
     });
@@ -285,18 +308,14 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       return false;
     }
 
-    const exported = await exportFolderTree(
-      organizer,
-      state.challenge.outputRootId,
-      join(options.dir, 'Logs'),
-    );
+    const exported = await exportFolderTree(organizer, state.challenge.outputRootId, join(dir, 'Logs'));
     const messages = await messagesAbout(
       admin,
       rows.map((row) => row.id),
     );
-    const ok = await printSummary(options, state, rows, exported, messages, started);
+    const ok = await printSummary({ ...options, dir }, state, rows, exported, messages, started);
     if (!options.keepRunning) return ok;
-    await keepRunning(options, state, url, organizer, stage);
+    await keepRunning({ ...options, dir }, state, url, organizer, stage);
     return ok;
   } finally {
     await orchestrator?.stop().catch(() => undefined);

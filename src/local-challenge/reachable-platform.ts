@@ -2,7 +2,7 @@
  * Starts the embedded local platform where workflow containers can reach it (Docker's bridge gateway),
  * so a workflow's own Synapse calls (download the submission, annotate a score) work as on Synapse.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { startLocalPlatform, type LocalPlatform } from '../local-platform/server.js';
 import { LocalPlatformAdmin } from '../local-platform/admin-client.js';
 import { dockerHostAddress } from './docker-host-address.js';
@@ -16,9 +16,10 @@ export interface ReachablePlatform {
 export async function startReachablePlatform(options: {
   dataDir: string;
   port?: number;
-  docker?: Docker;
+  /** The engine that runs the workflows (its bridge is where they reach the platform from). */
+  docker: Docker;
 }): Promise<ReachablePlatform> {
-  const host = await dockerHostAddress(options.docker ?? new Docker());
+  const host = await dockerHostAddress(options.docker);
   let platform: LocalPlatform;
   try {
     platform = await startLocalPlatform({ dataDir: options.dataDir, host, port: options.port ?? 0 });

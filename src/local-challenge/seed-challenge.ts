@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalPlatformAdmin, SeededUser } from '../local-platform/admin-client.js';
 import { synapseEndpoint } from '../config/index.js';
+import { grantEvaluationAccess, ORCHESTRATOR_QUEUE_ACCESS, SUBMITTER_ACCESS } from '../organizer/access.js';
 import { SynapseClient } from '../synapse/client.js';
 import { CONCRETE } from '../synapse/types.js';
 
@@ -35,15 +36,17 @@ export interface SeededChallenge {
   queues: SeededQueue[];
 }
 
-/** What the orchestrator account needs on a queue (synapse-rest.md §6). */
-const ORCHESTRATOR_QUEUE_ACCESS = ['READ', 'READ_PRIVATE_SUBMISSION', 'UPDATE_SUBMISSION'] as const;
-
-export function organizerClient(url: string, organizer: SeededUser): SynapseClient {
-  return new SynapseClient({ endpoint: synapseEndpoint(url), token: organizer.token });
+/** A client acting as `user` on the local platform at `url`. */
+export function clientAs(url: string, user: SeededUser): SynapseClient {
+  return new SynapseClient({ endpoint: synapseEndpoint(url), token: user.token });
 }
 
-/** Stores (or replaces, as a new version) the template file entity `name` in `parentId`, with ROOT_TEMPLATE. */
-export async function storeTemplate(
+/**
+ * Stores (or replaces, as a new version) the template file entity `name` in `parentId`, with ROOT_TEMPLATE.
+ * Unlike `setup`, it does not check that ROOT_TEMPLATE is in the archive: `try` must be able to seed a
+ * broken template to see what the orchestrator makes of it.
+ */
+export async function storeTemplateArchive(
   client: SynapseClient,
   parentId: string,
   name: string,
@@ -80,14 +83,14 @@ export async function seedChallenge(
     firstName: 'Challenge',
     lastName: 'Organizer',
   });
-  const client = organizerClient(url, organizer);
+  const client = clientAs(url, organizer);
   const project = await client.entities.create({ name: spec.projectName, concreteType: CONCRETE.project });
   const outputRootId = await client.entities.getOrCreateFolder(project.id, 'Logs');
   const templates = await client.entities.getOrCreateFolder(project.id, 'Templates');
   const queues: SeededQueue[] = [];
   for (const queue of spec.queues) {
     const fileName = 'url' in queue.archive ? `${queue.name} template` : queue.archive.fileName;
-    const templateId = await storeTemplate(
+    const templateId = await storeTemplateArchive(
       client,
       templates,
       `${queue.name} - ${fileName}`,
@@ -99,14 +102,9 @@ export async function seedChallenge(
       contentSource: project.id,
     });
     // The organizer owns the queue; the grant makes the orchestrator's rights explicit, as on Synapse.
-    const acl = await client.evaluations.getAcl(evaluation.id);
-    await client.evaluations.updateAcl({
-      ...acl,
-      resourceAccess: [
-        ...acl.resourceAccess,
-        { principalId: Number(organizer.ownerId), accessType: [...ORCHESTRATOR_QUEUE_ACCESS] },
-      ],
-    });
+    await grantEvaluationAccess(client, evaluation.id, [
+      { principalId: organizer.ownerId, access: ORCHESTRATOR_QUEUE_ACCESS },
+    ]);
     queues.push({ name: queue.name, evaluationId: evaluation.id, templateId });
   }
   return { organizer, projectId: project.id, outputRootId, queues };
@@ -118,15 +116,9 @@ export async function allowSubmissions(
   evaluationId: string,
   principalIds: readonly string[],
 ): Promise<void> {
-  const acl = await client.evaluations.getAcl(evaluationId);
-  const already = new Set(acl.resourceAccess.map((entry) => String(entry.principalId)));
-  const added = principalIds.filter((id) => !already.has(id));
-  if (added.length === 0) return;
-  await client.evaluations.updateAcl({
-    ...acl,
-    resourceAccess: [
-      ...acl.resourceAccess,
-      ...added.map((id) => ({ principalId: Number(id), accessType: ['READ' as const, 'SUBMIT' as const] })),
-    ],
-  });
+  await grantEvaluationAccess(
+    client,
+    evaluationId,
+    principalIds.map((principalId) => ({ principalId, access: SUBMITTER_ACCESS })),
+  );
 }

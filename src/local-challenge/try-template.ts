@@ -2,17 +2,19 @@
  * `try`: one evaluation of a template on a throwaway local platform, with the organizer's own
  * configuration and the production orchestrator. What an organizer runs before launching a challenge.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { stageStatuses } from '../evaluation/stages.js';
 import { exportFolderTree } from './export-folder-tree.js';
-import { startLocalOrchestrator, type LocalOrchestrator } from './local-orchestrator.js';
+import { createDockerClient } from '../engine/docker.js';
+import { localConfig, startLocalOrchestrator, type LocalOrchestrator } from './local-orchestrator.js';
 import { ProgressBoard, type BoardOutput, type BoardRow } from './progress-board.js';
 import { startReachablePlatform, type ReachablePlatform } from './reachable-platform.js';
 import { allMessages, type ReceivedMessage } from './received-messages.js';
-import { organizerClient, seedChallenge, type TemplateArchive } from './seed-challenge.js';
+import { clientAs, seedChallenge, type TemplateArchive } from './seed-challenge.js';
 import { watchUntilFinished } from './watch.js';
 import { zipDirectory } from './zip-directory.js';
 
@@ -76,13 +78,26 @@ function dockerSubmission(image: string): { repositoryName: string; digest: stri
   return { repositoryName: match[1], digest: match[2] };
 }
 
+/** A throwaway run leaves nothing running behind: the engine container and its step containers go. */
+async function removeJobs(orchestrator: LocalOrchestrator): Promise<void> {
+  const engine = orchestrator.runtime.engine;
+  const jobs = await engine.list(orchestrator.config.orchestratorId).catch(() => []);
+  for (const job of jobs) {
+    await engine.stop(job.name, 5).catch(() => undefined);
+    await engine.remove(job.name, undefined).catch(() => undefined);
+  }
+}
+
 export async function tryTemplate(options: TryOptions): Promise<TryResult> {
   if ((options.submission === undefined) === (options.dockerImage === undefined)) {
     throw new TryInputError(
       'Give exactly one of --submission <file> and --docker-image <repository@sha256:…>.',
     );
   }
-  if (options.submission !== undefined && !existsSync(options.submission)) {
+  if (
+    options.submission !== undefined &&
+    !statSync(options.submission, { throwIfNoEntry: false })?.isFile()
+  ) {
     throw new TryInputError(`--submission ${options.submission}: no such file.`);
   }
   const docker = options.dockerImage === undefined ? undefined : dockerSubmission(options.dockerImage);
@@ -90,13 +105,41 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
   const outputDir = resolve(
     options.outputDir ?? (await mkdtemp(join(tmpdir(), 'synapse-orchestrator-try-'))),
   );
-  await mkdir(outputDir, { recursive: true });
   const orchestratorLog = join(outputDir, 'orchestrator.log');
+  const orchestratorId = `try-${createHash('sha256').update(outputDir).digest('hex').slice(0, 12)}`;
+  const local = {
+    workDir: join(outputDir, 'work'),
+    orchestratorId,
+    ...(options.envFile === undefined ? {} : { envFile: options.envFile, envFileMustExist: true }),
+    overrides: { POLL_INTERVAL_SECONDS: '1' },
+  };
+  // The organizer's configuration is checked before anything starts (a ConfigError names what to fix),
+  // and names the Docker engine whose bridge the platform listens on.
+  const preview = localConfig({
+    ...local,
+    platformUrl: 'http://127.0.0.1',
+    token: 'placeholder',
+    queues: { '1': 'syn1' },
+    outputRootId: 'syn1',
+  });
+  if (preview.engine.kind !== 'docker') {
+    throw new TryInputError(
+      'try runs workflows on a Docker engine: set DOCKER_ENGINE_URL (WES mode is not available yet).',
+    );
+  }
+  const engineClient = createDockerClient(preview.engine.url, preview.engine.certPath);
+
+  // A run reusing --output starts from an empty platform, not from the last run's accounts.
+  for (const leftover of ['platform', 'work', 'Logs', 'orchestrator.log']) {
+    await rm(join(outputDir, leftover), { recursive: true, force: true });
+  }
+  await mkdir(outputDir, { recursive: true });
 
   let reachable: ReachablePlatform | undefined;
   let orchestrator: LocalOrchestrator | undefined;
+  let finished = false;
   try {
-    reachable = await startReachablePlatform({ dataDir: join(outputDir, 'platform') });
+    reachable = await startReachablePlatform({ dataDir: join(outputDir, 'platform'), docker: engineClient });
     const { admin, url } = reachable;
     const challenge = await seedChallenge(admin, url, {
       organizerUserName: 'organizer',
@@ -112,15 +155,12 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
     });
 
     orchestrator = await startLocalOrchestrator({
+      ...local,
       platformUrl: url,
       token: challenge.organizer.token,
       queues: { [queue.evaluationId]: queue.templateId },
       outputRootId: challenge.outputRootId,
-      workDir: join(outputDir, 'work'),
-      orchestratorId: `try-${basename(outputDir)}`,
       logFile: orchestratorLog,
-      ...(options.envFile === undefined ? {} : { envFile: options.envFile, envFileMustExist: true }),
-      overrides: { POLL_INTERVAL_SECONDS: '1' },
     });
 
     const submission = await admin.createSubmission({
@@ -144,8 +184,9 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
       submittedAt: Date.now(),
       view: undefined,
     };
+    const client = clientAs(url, challenge.organizer);
     const end = await watchUntilFinished({
-      client: organizerClient(url, challenge.organizer),
+      client,
       rows: [row],
       stage,
       ...(options.progress === undefined
@@ -159,17 +200,10 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
       timeoutMs: options.timeoutSeconds * 1000,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
+    finished = end === 'finished';
     await orchestrator.stop();
-    if (end !== 'finished') {
-      // A throwaway run leaves nothing running behind.
-      const engine = orchestrator.runtime.engine;
-      for (const job of await engine.list(orchestrator.config.orchestratorId)) {
-        await engine.stop(job.name, 5).catch(() => undefined);
-        await engine.remove(job.name, undefined).catch(() => undefined);
-      }
-    }
+    if (!finished) await removeJobs(orchestrator);
 
-    const client = organizerClient(url, challenge.organizer);
     const exported = await exportFolderTree(client, challenge.outputRootId, join(outputDir, 'Logs'));
     const log = exported.find((file) => file.relativePath.endsWith(`/${submission.id}_logs.txt`));
     // A throwaway platform: every message is about this trial, including the organizer's alerts (a
@@ -187,10 +221,13 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
       messages: messages.map(({ to, subject, body }) => ({ to, subject, body })),
       outputDir,
       orchestratorLog,
-      ...(end === 'finished' ? {} : { unfinished: end }),
+      ...(finished ? {} : { unfinished: end === 'finished' ? 'interrupted' : end }),
     };
   } finally {
-    await orchestrator?.stop().catch(() => undefined);
+    if (orchestrator !== undefined) {
+      await orchestrator.stop().catch(() => undefined);
+      if (!finished) await removeJobs(orchestrator);
+    }
     await reachable?.platform.close();
   }
 }

@@ -3,6 +3,7 @@
  * principals named in the configuration. Only reads: nothing on Synapse is created or changed.
  */
 import type { SynapseEndpoint } from '../config/config.js';
+import { ORCHESTRATOR_OUTPUT_ACCESS, ORCHESTRATOR_QUEUE_ACCESS } from '../organizer/access.js';
 import type { SynapseClient } from '../synapse/client.js';
 import { isSynapseError, SynapseError } from '../synapse/errors.js';
 import { CONCRETE, type AccessType, type UserProfile } from '../synapse/types.js';
@@ -17,21 +18,29 @@ export interface Account {
 
 export const ACCOUNT_CHECK = 'Synapse account';
 
-/** The rights the orchestrator uses on each queue, and what it does with them. */
-const QUEUE_RIGHTS: readonly [AccessType, string][] = [
-  ['READ', 'see the queue'],
-  ['READ_PRIVATE_SUBMISSION', 'read its submissions'],
-  ['UPDATE_SUBMISSION', 'claim submissions and set their statuses'],
-];
+/** What the orchestrator does with each right it needs (the lists themselves are organizer/access.ts's). */
+const QUEUE_PURPOSES: Partial<Record<AccessType, string>> = {
+  READ: 'see the queue',
+  READ_PRIVATE_SUBMISSION: 'read its submissions',
+  UPDATE_SUBMISSION: 'claim submissions and set their statuses',
+};
+const OUTPUT_PURPOSES: Partial<Record<AccessType, string>> = {
+  CREATE: "create the submitters' folders",
+  READ: 'find them again',
+  UPDATE: 'upload new versions of the logs',
+  DOWNLOAD: 'read what is in them',
+  CHANGE_PERMISSIONS: 'share them with each submitter',
+};
 
+const withPurposes = (
+  rights: readonly AccessType[],
+  purposes: Partial<Record<AccessType, string>>,
+): readonly [AccessType, string][] => rights.map((right) => [right, purposes[right] ?? right.toLowerCase()]);
+
+/** The rights the orchestrator uses on each queue, and what it does with them. */
+const QUEUE_RIGHTS = withPurposes(ORCHESTRATOR_QUEUE_ACCESS, QUEUE_PURPOSES);
 /** The rights the orchestrator uses on the output root (synapse-rest.md §6). */
-const OUTPUT_RIGHTS: readonly [AccessType, string][] = [
-  ['CREATE', "create the submitters' folders"],
-  ['READ', 'find them again'],
-  ['UPDATE', 'upload new versions of the logs'],
-  ['DOWNLOAD', 'read what is in them'],
-  ['CHANGE_PERMISSIONS', 'share them with each submitter'],
-];
+const OUTPUT_RIGHTS = withPurposes(ORCHESTRATOR_OUTPUT_ACCESS, OUTPUT_PURPOSES);
 
 /** Scopes a personal access token needs for what the orchestrator does. */
 const TOKEN_SCOPES = ['view', 'download', 'modify'] as const;

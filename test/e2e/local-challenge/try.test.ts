@@ -47,8 +47,10 @@ beforeAll(() => {
   );
 });
 
-async function tryJson(args: string[]): Promise<{ status: number | null; result: TryJson; stderr: string }> {
-  const output = join(mkdtempSync(join(scratch, 'run-')), 'out');
+async function tryJson(
+  args: string[],
+  output = join(mkdtempSync(join(scratch, 'run-')), 'out'),
+): Promise<{ status: number | null; result: TryJson; stderr: string }> {
   const run = await runCli(['--env-file', envFile, 'try', ...args, '--output', output, '--json']);
   expect(run.stdout, run.stderr).toMatch(/^\{/);
   return { status: run.status, result: JSON.parse(run.stdout) as TryJson, stderr: run.stderr };
@@ -143,10 +145,10 @@ describeWithDocker('try', () => {
   });
 
   it('names the option to fix when the input is wrong (exit 2), without starting anything', async () => {
-    const missing = await runCli([
-      '--env-file',
-      envFile,
-      'try',
+    const output = join(scratch, 'never-created');
+    const attempt = (args: string[]) => runCli(['--env-file', envFile, 'try', ...args, '--output', output]);
+
+    const missing = await attempt([
       '--template',
       TEMPLATE,
       '--root',
@@ -157,10 +159,7 @@ describeWithDocker('try', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain(`--submission ${join(scratch, 'nope.csv')}: no such file`);
 
-    const noTemplate = await runCli([
-      '--env-file',
-      envFile,
-      'try',
+    const noTemplate = await attempt([
       '--template',
       join(scratch, 'none'),
       '--root',
@@ -169,12 +168,9 @@ describeWithDocker('try', () => {
       GOOD,
     ]);
     expect(noTemplate.status).toBe(2);
-    expect(noTemplate.stderr).toContain('--template');
+    expect(noTemplate.stderr).toContain(`--template ${join(scratch, 'none')}: no such file or directory`);
 
-    const badImage = await runCli([
-      '--env-file',
-      envFile,
-      'try',
+    const byTag = await attempt([
       '--template',
       TEMPLATE,
       '--root',
@@ -182,8 +178,13 @@ describeWithDocker('try', () => {
       '--docker-image',
       'busybox:latest',
     ]);
-    expect(badImage.status).toBe(2);
-    expect(badImage.stderr).toContain('repository@sha256');
-    expect(existsSync(join(scratch, 'none'))).toBe(false);
+    expect(byTag.status).toBe(2);
+    expect(byTag.stderr).toContain('repository@sha256');
+
+    const noRoot = await attempt(['--template', TEMPLATE, '--submission', GOOD]);
+    expect(noRoot.status).toBe(2);
+    expect(noRoot.stderr).toContain("required option '--root <path>' not specified");
+
+    expect(existsSync(output)).toBe(false);
   });
 });
