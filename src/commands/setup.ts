@@ -4,7 +4,7 @@
  * orchestrator access, and prints the `.env` lines for the orchestrator. Safe to run again.
  */
 import { Option, type Command } from 'commander';
-import { collect, clientFor, printJson, runCommand, write } from '../organizer/command.js';
+import { collect, clientFor, printJson, runCommand, write } from './command-runner.js';
 import { UsageError } from '../organizer/errors.js';
 import { loadPlatformAccess } from '../organizer/platform-access.js';
 import { DEFAULT_OUTPUT_FOLDER, setUpChallenge, type SetupResult } from '../organizer/setup-challenge.js';

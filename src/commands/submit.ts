@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { createDockerClient } from '../engine/docker.js';
 import { ImageDigestError, resolveImageDigest, type ImageReference } from '../engine/image-digest.js';
 import { registryAuthResolver } from '../engine/registry-auth.js';
-import { clientFor, printJson, runCommand, write } from '../organizer/command.js';
+import { clientFor, printJson, runCommand, write } from './command-runner.js';
 import { UsageError } from '../organizer/errors.js';
 import { loadPlatformAccess, type PlatformAccess } from '../organizer/platform-access.js';
 import { submitFile, submitImage, type SubmitResult } from '../organizer/submit.js';

@@ -4,9 +4,10 @@
  * ends in the stage's success status (ACCEPTED by default).
  */
 import type { Command } from 'commander';
-import { ConfigError } from '../config/index.js';
-import { tryTemplate, TryInputError, type TryResult } from '../local-challenge/try-template.js';
-import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
+import { tryTemplate, type TryResult } from '../local-challenge/try-template.js';
+import { UsageError } from '../organizer/errors.js';
+import { printJson, runCommand, write } from './command-runner.js';
+import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 import { withInterrupt } from './interrupt.js';
 
 interface TryCommandOptions {
@@ -67,13 +68,13 @@ export function registerTryCommand(program: Command): void {
       'print one JSON object (status, statusDescription, failureReason, logsPath, messages, …)',
     )
     .action(async (options: TryCommandOptions) => {
-      const timeoutSeconds = Number(options.timeout);
-      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-        process.stderr.write(`--timeout must be a number of seconds, not ${options.timeout}\n`);
-        process.exitCode = EXIT_BAD_CONFIG;
-        return;
-      }
-      try {
+      const json = options.json === true;
+      const answer = { succeeded: false };
+      const status = await runCommand('try', json, async () => {
+        const timeoutSeconds = Number(options.timeout);
+        if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+          throw new UsageError(`--timeout must be a number of seconds, not ${options.timeout}`);
+        }
         const envFile = program.opts<{ envFile?: string }>().envFile;
         const result = await withInterrupt((signal) =>
           tryTemplate({
@@ -84,24 +85,15 @@ export function registerTryCommand(program: Command): void {
             ...(envFile === undefined ? {} : { envFile }),
             ...(options.output === undefined ? {} : { outputDir: options.output }),
             timeoutSeconds,
-            ...(options.json === true ? {} : { progress: process.stderr }),
+            ...(json ? {} : { progress: process.stderr }),
             signal,
           }),
         );
-        process.stdout.write(
-          options.json === true ? `${JSON.stringify(result, null, 2)}\n` : describe(result),
-        );
-        process.exitCode = result.succeeded ? EXIT_OK : EXIT_FAILURE;
-      } catch (error) {
-        if (error instanceof ConfigError || error instanceof TryInputError) {
-          if (options.json === true) {
-            process.stdout.write(`${JSON.stringify({ ok: false, error: error.message }, null, 2)}\n`);
-          }
-          process.stderr.write(`${error.message}\n`);
-          process.exitCode = EXIT_BAD_CONFIG;
-          return;
-        }
-        throw error;
-      }
+        if (json) printJson(result);
+        else write(describe(result));
+        answer.succeeded = result.succeeded;
+      });
+      // The command worked; whether the submission was accepted is the answer.
+      process.exitCode = status === EXIT_OK && !answer.succeeded ? EXIT_FAILURE : status;
     });
 }

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { stageStatuses } from '../evaluation/stages.js';
+import { UsageError } from '../organizer/errors.js';
 import { exportFolderTree } from './export-folder-tree.js';
 import { createDockerClient } from '../engine/docker.js';
 import { localConfig, startLocalOrchestrator, type LocalOrchestrator } from './local-orchestrator.js';
@@ -53,13 +54,11 @@ export interface TryResult {
   unfinished?: 'timed out' | 'interrupted';
 }
 
-export class TryInputError extends Error {}
-
 async function templateArchive(template: string): Promise<TemplateArchive> {
   if (/^https?:\/\//i.test(template)) return { url: template };
   const path = resolve(template);
   if (!existsSync(path)) {
-    throw new TryInputError(
+    throw new UsageError(
       `--template ${template}: no such file or directory (give a directory, an archive or a URL).`,
     );
   }
@@ -71,7 +70,7 @@ async function templateArchive(template: string): Promise<TemplateArchive> {
 function dockerSubmission(image: string): { repositoryName: string; digest: string } {
   const match = /^(.+)@(sha256:[0-9a-f]{64})$/.exec(image);
   if (match?.[1] === undefined || match[2] === undefined) {
-    throw new TryInputError(
+    throw new UsageError(
       `--docker-image ${image}: give the image by digest, repository@sha256:<64 hex> (docker image inspect --format '{{index .RepoDigests 0}}' <image> shows it).`,
     );
   }
@@ -90,15 +89,13 @@ async function removeJobs(orchestrator: LocalOrchestrator): Promise<void> {
 
 export async function tryTemplate(options: TryOptions): Promise<TryResult> {
   if ((options.submission === undefined) === (options.dockerImage === undefined)) {
-    throw new TryInputError(
-      'Give exactly one of --submission <file> and --docker-image <repository@sha256:…>.',
-    );
+    throw new UsageError('Give exactly one of --submission <file> and --docker-image <repository@sha256:…>.');
   }
   if (
     options.submission !== undefined &&
     !statSync(options.submission, { throwIfNoEntry: false })?.isFile()
   ) {
-    throw new TryInputError(`--submission ${options.submission}: no such file.`);
+    throw new UsageError(`--submission ${options.submission}: no such file.`);
   }
   const docker = options.dockerImage === undefined ? undefined : dockerSubmission(options.dockerImage);
   const archive = await templateArchive(options.template);
@@ -123,7 +120,7 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
     outputRootId: 'syn1',
   });
   if (preview.engine.kind !== 'docker') {
-    throw new TryInputError(
+    throw new UsageError(
       'try runs workflows on a Docker engine: set DOCKER_ENGINE_URL (WES mode is not available yet).',
     );
   }

@@ -15,8 +15,10 @@ import { CONCRETE } from '../synapse/types.js';
 import { PlatformError } from './errors.js';
 import { FaultInjector } from './faults.js';
 import { PlatformStore } from './store.js';
+import { registerAccessCheckRoutes } from './routes/access-checks.js';
 import { registerAclRoutes } from './routes/acl.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerDockerCommitRoutes } from './routes/docker-commits.js';
 import { registerEntityRoutes } from './routes/entities.js';
 import { registerEvaluationAdminRoutes } from './routes/evaluation-admin.js';
 import { registerEvaluationRoutes } from './routes/evaluations.js';
@@ -64,6 +66,8 @@ const ROUTES: readonly RouteModule[] = [
   registerEvaluationAdminRoutes,
   registerEntityRoutes,
   registerAclRoutes,
+  registerAccessCheckRoutes,
+  registerDockerCommitRoutes,
   registerFileRoutes,
   registerObjectStoreRoutes,
   registerMessageRoutes,

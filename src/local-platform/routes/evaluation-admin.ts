@@ -1,48 +1,25 @@
 /**
  * Local platform routes for organizers and submitters: creating an evaluation queue (POST /evaluation),
  * finding one by name (GET /evaluation/name/{name}), its ACL (GET /evaluation/{id}/acl, PUT
- * /evaluation/acl), the "may I?" checks Synapse answers with a BooleanResult (GET /evaluation/{id}/access,
- * GET /entity/{id}/access) that `validate` relies on, a team's submission eligibility (GET
- * /evaluation/{id}/team/{teamId}/submissionEligibility), and the tag/digest commits of an unmanaged
- * Docker repository entity (POST /entity/{id}/dockerCommit, GET /entity/{id}/dockerTag).
+ * /evaluation/acl), and a team's submission eligibility (GET
+ * /evaluation/{id}/team/{teamId}/submissionEligibility). The access checks are in access-checks.ts, Docker
+ * commits in docker-commits.ts.
  */
 import { createHash } from 'node:crypto';
-import {
-  CONCRETE,
-  PRINCIPALS,
-  type AccessControlList,
-  type AccessType,
-  type Evaluation,
-} from '../../synapse/types.js';
+import { PRINCIPALS, type AccessControlList, type AccessType, type Evaluation } from '../../synapse/types.js';
 import type { RouteModule } from '../context.js';
 import { normalizeEntityId, optionalString, requireBody, requireEntity } from '../entities.js';
 import { badRequest, conflict, forbidden, notFound, preconditionFailed } from '../errors.js';
 import { canAccessEntity, canAccessEvaluation, EVALUATION_ADMIN } from '../permissions.js';
-import { paginate, parsePage } from '../submissions.js';
-import type { DockerCommitRecord, PlatformState, StoredEvaluation } from '../state.js';
+import type { PlatformState, StoredEvaluation } from '../state.js';
 import { PlatformStore } from '../store.js';
-import { ACCESS_TYPES, validateEntry } from './acl.js';
-
-type AccessQuery = { accessType?: string };
-
-function accessTypeOf(query: AccessQuery): AccessType {
-  const accessType = query.accessType;
-  if (accessType === undefined || accessType === '') throw badRequest('accessType is required.');
-  if (!ACCESS_TYPES.has(accessType)) throw badRequest(`Unknown access type: ${accessType}`);
-  return accessType as AccessType;
-}
+import { validateEntry } from './acl.js';
 
 function requireEvaluation(state: PlatformState, id: string): StoredEvaluation {
   const evaluation = state.evaluations[id];
   if (evaluation === undefined) throw notFound(`Evaluation ${id} does not exist.`);
   return evaluation;
 }
-
-/** Repositories in Synapse's own registry, whose commits only a push to that registry can create. */
-const MANAGED_REGISTRY = 'docker.synapse.org/';
-
-const DOCKER_DIGEST = /^sha256:[0-9a-f]{64}$/;
-const DOCKER_TAG = /^\w[\w.-]{0,127}$/;
 
 function view(evaluation: StoredEvaluation): Evaluation {
   const { permissions: _permissions, aclEtag: _aclEtag, ...rest } = evaluation;
@@ -112,56 +89,6 @@ export const registerEvaluationAdminRoutes: RouteModule = (app, { store }) => {
         })),
         eligibilityStateHash: hash.readUInt32BE(0),
       };
-    },
-  );
-
-  app.post<{ Params: { id: string } }>('/repo/v1/entity/:id/dockerCommit', (request, reply) => {
-    const state = store.state;
-    const entity = requireEntity(state, normalizeEntityId(request.params.id));
-    if (entity.concreteType !== CONCRETE.dockerRepository) {
-      throw badRequest(`Entity ${entity.id} is not a DockerRepository.`);
-    }
-    if ((entity.repositoryName ?? entity.name).startsWith(MANAGED_REGISTRY)) {
-      throw badRequest(
-        'Commits for managed Docker repositories are created using the Docker client rather than the Synapse client.',
-      );
-    }
-    if (!canAccessEntity(state, entity.id, request.principalId, 'UPDATE')) {
-      throw forbidden(`You lack UPDATE permission on the requested entity: ${entity.id}.`);
-    }
-    const body = requireBody(request.body);
-    const digest = optionalString(body, 'digest');
-    if (digest === undefined) throw badRequest('digest is required.');
-    if (!DOCKER_DIGEST.test(digest)) throw badRequest(`Invalid digest: ${digest}`);
-    const tag = optionalString(body, 'tag');
-    if (tag !== undefined && !DOCKER_TAG.test(tag)) throw badRequest(`Invalid tag: ${tag}`);
-    store.change((draft) => {
-      const commits = (draft.dockerCommits ??= {});
-      const list = (commits[entity.id] ??= []);
-      list.push({ ...(tag === undefined ? {} : { tag }), digest, createdOn: PlatformStore.now() });
-      const stored = draft.entities[entity.id];
-      if (stored !== undefined) {
-        stored.etag = PlatformStore.etag();
-        stored.modifiedOn = PlatformStore.now();
-        stored.modifiedBy = request.principalId;
-      }
-    });
-    return reply.code(201).send();
-  });
-
-  app.get<{ Params: { id: string }; Querystring: { limit?: string; offset?: string } }>(
-    '/repo/v1/entity/:id/dockerTag',
-    (request) => {
-      const state = store.state;
-      const entity = requireEntity(state, normalizeEntityId(request.params.id));
-      if (!canAccessEntity(state, entity.id, request.principalId, 'READ')) {
-        throw forbidden(`You lack READ permission on the requested entity: ${entity.id}.`);
-      }
-      // The latest commit of each tag, newest first (Synapse's default order).
-      const latest = new Map<string, DockerCommitRecord>();
-      for (const commit of state.dockerCommits?.[entity.id] ?? []) latest.set(commit.tag ?? '', commit);
-      const commits = [...latest.values()].sort((a, b) => b.createdOn.localeCompare(a.createdOn));
-      return paginate(commits, parsePage(request.query));
     },
   );
 
@@ -237,20 +164,5 @@ export const registerEvaluationAdminRoutes: RouteModule = (app, { store }) => {
       return stored;
     });
     return aclOf(updated);
-  });
-
-  app.get<{ Params: { evalId: string }; Querystring: AccessQuery }>(
-    '/repo/v1/evaluation/:evalId/access',
-    (request) => {
-      const accessType = accessTypeOf(request.query);
-      const evaluation = requireEvaluation(store.state, request.params.evalId);
-      return { result: canAccessEvaluation(store.state, evaluation.id, request.principalId, accessType) };
-    },
-  );
-
-  app.get<{ Params: { id: string }; Querystring: AccessQuery }>('/repo/v1/entity/:id/access', (request) => {
-    const accessType = accessTypeOf(request.query);
-    const entity = requireEntity(store.state, normalizeEntityId(request.params.id));
-    return { result: canAccessEntity(store.state, entity.id, request.principalId, accessType) };
   });
 };

@@ -1,16 +1,16 @@
 /**
- * What `setup` and `submit` share as commands: the platform client made from the settings, and one way
+ * What the organizer commands (`setup`, `submit`, `try`) share: the platform client made from the settings, and one way
  * to end: the result on stdout (text or --json), or the error on stderr (or as JSON) with exit status 2
  * when the configuration or the command line needs fixing and 1 otherwise. Everything printed goes
  * through the redactor; the token is never part of it.
  */
-import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from '../commands/exit-codes.js';
+import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 import { ConfigError } from '../config/config-error.js';
 import { redactText } from '../logging/redact.js';
 import { SynapseClient } from '../synapse/client.js';
 import type { RetryPolicy } from '../synapse/retry.js';
-import { UsageError } from './errors.js';
-import type { PlatformAccess } from './platform-access.js';
+import { UsageError } from '../organizer/errors.js';
+import type { PlatformAccess } from '../organizer/platform-access.js';
 
 /** Someone is waiting at a terminal: retry briefly, not for the daemon's ten minutes. */
 const INTERACTIVE_RETRY: Partial<RetryPolicy> = { maxAttempts: 4, initialDelayMs: 500, totalTimeMs: 60_000 };
