@@ -56,8 +56,8 @@ export interface LoadedConfig {
   envFile: string | undefined;
 }
 
-/** Unset, in SWO's sense: absent, blank, or the literal `null`. */
-function present(value: string | undefined): string | undefined {
+/** The value, or undefined when it is unset in SWO's sense: absent, blank, or the literal `null`. */
+export function present(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   return trimmed === '' || trimmed === 'null' ? undefined : trimmed;
@@ -89,7 +89,29 @@ function isDirectory(path: string): boolean {
   }
 }
 
-export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+/** Some variables read from the environment, the env file and a command's overrides, each parsed. */
+export interface VariableReading<N extends VariableName> {
+  raw: Partial<Record<N, string>>;
+  sources: Record<N, ValueSource>;
+  parsed: Partial<Pick<ParsedVariables, N>>;
+  /** Values that did not parse, each naming its variable. */
+  problems: ConfigProblem[];
+  /** Where the values came from, for error messages ("environment and /path/.env"). */
+  origin: string;
+  /** The env file that was read, if any, and the names in it. */
+  envFile: string | undefined;
+  fileNames: string[];
+}
+
+/**
+ * Reads `names` (env > env file > default, overrides on top), registers secrets with the redactor and
+ * parses each value. A missing named env file or an unreadable one throws a ConfigError; bad values are
+ * returned as problems, so a caller can add its own rules before reporting them all.
+ */
+export function readVariables<N extends VariableName>(
+  names: readonly N[],
+  options: LoadOptions = {},
+): VariableReading<N> {
   const env = options.env ?? process.env;
   const envFilePath = resolve(options.envFile ?? '.env');
   const envFileExists = existsSync(envFilePath);
@@ -98,26 +120,26 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if ('problem' in envFile) throw new ConfigError([envFile.problem], origin);
   const file = envFile.values;
 
-  const raw: Partial<Record<VariableName, string>> = {};
-  const sources = {} as Record<VariableName, ValueSource>;
-  for (const name of VARIABLE_NAMES) {
+  const raw: Partial<Record<N, string>> = {};
+  const sources = {} as Record<N, ValueSource>;
+  for (const name of names) {
     const fromEnv = present(env[name]);
     const fromFile = present(file[name]);
     raw[name] = fromEnv ?? fromFile;
     sources[name] = fromEnv !== undefined ? 'environment' : fromFile !== undefined ? 'env file' : 'default';
-    const override = options.overrides?.[name];
+    const override: string | null | undefined = options.overrides?.[name];
     if (override !== undefined) {
       raw[name] = override === null ? undefined : (present(override) ?? undefined);
       sources[name] = override === null ? 'default' : 'command';
     }
   }
 
-  for (const name of SECRET_VARIABLES) registerSecret(raw[name]);
+  for (const name of SECRET_VARIABLES)
+    if ((names as readonly string[]).includes(name)) registerSecret(raw[name as N]);
 
   const problems: ConfigProblem[] = [];
-  const warnings: ConfigWarning[] = warnAboutUnknownNames(Object.keys(file));
-  const parsed: Partial<ParsedVariables> = {};
-  for (const name of VARIABLE_NAMES) {
+  const parsed: Partial<Pick<ParsedVariables, N>> = {};
+  for (const name of names) {
     const result = configSchema.shape[name].safeParse(raw[name]);
     if (result.success) {
       (parsed as Record<string, unknown>)[name] = result.data;
@@ -132,6 +154,22 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       });
     }
   }
+  return {
+    raw,
+    sources,
+    parsed,
+    problems,
+    origin,
+    envFile: envFileExists ? envFilePath : undefined,
+    fileNames: Object.keys(file),
+  };
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const reading = readVariables(VARIABLE_NAMES, options);
+  const { raw, sources, problems, origin } = reading;
+  const parsed = reading.parsed as Partial<ParsedVariables>;
+  const warnings: ConfigWarning[] = warnAboutUnknownNames(reading.fileNames);
 
   checkAcrossVariables(parsed, raw, problems, warnings);
   if (problems.length > 0) throw new ConfigError(problems, origin);
@@ -140,7 +178,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     hostIdentity: options.hostIdentity ?? readHostIdentity,
     isDirectory: options.isDirectory ?? isDirectory,
   });
-  return { config, warnings, sources, raw, envFile: envFileExists ? envFilePath : undefined };
+  return { config, warnings, sources, raw, envFile: reading.envFile };
 }
 
 /** Rules that involve more than one variable. Each is skipped when its inputs already failed to parse. */

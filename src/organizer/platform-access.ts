@@ -7,16 +7,12 @@
  * a mistake is reported exactly as `validate` would report it, naming the variable. The token is
  * registered with the redactor and never shown.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
+import { join } from 'node:path';
 import type { SynapseEndpoint } from '../config/config.js';
-import { ConfigError, type ConfigProblem } from '../config/config-error.js';
-import { synapseEndpoint } from '../config/load.js';
-import { displayValue } from '../config/display.js';
-import { VARIABLES, type ParsedVariables, type VariableName } from '../config/variables.js';
-import { registerSecret } from '../logging/redact.js';
+import { ConfigError } from '../config/config-error.js';
+import { present, readVariables, synapseEndpoint } from '../config/load.js';
+import type { VariableName } from '../config/variables.js';
 
 /** What `setup` and `submit` read. */
 const NAMES = [
@@ -30,8 +26,6 @@ const NAMES = [
   'DOCKERHUB_PASSWORD',
   'DOCKER_CONFIG_FILE',
 ] as const satisfies readonly VariableName[];
-
-type Name = (typeof NAMES)[number];
 
 export const DEFAULT_DOCKER_ENGINE_URL = 'unix:///var/run/docker.sock';
 
@@ -59,65 +53,13 @@ export interface AccessOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-function present(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' || trimmed === 'null' ? undefined : trimmed;
-}
-
 /** Reads and checks the settings; throws a ConfigError listing every problem. */
 export function loadPlatformAccess(options: AccessOptions = {}): PlatformAccess {
-  const env = options.env ?? process.env;
-  const path = resolve(options.envFile ?? '.env');
-  const exists = existsSync(path);
-  const origin = exists ? `environment and ${path}` : 'environment';
-  let file: Record<string, string> = {};
-  if (!exists && options.envFile !== undefined) {
-    throw new ConfigError(
-      [{ variable: '--env-file', value: JSON.stringify(path), message: 'no such file' }],
-      origin,
-    );
-  }
-  if (exists) {
-    try {
-      file = parseDotenv(readFileSync(path));
-    } catch (error) {
-      throw new ConfigError(
-        [
-          {
-            variable: '--env-file',
-            value: JSON.stringify(path),
-            message: `cannot be read: ${(error as Error).message}`,
-          },
-        ],
-        origin,
-      );
-    }
-  }
-
-  const raw: Partial<Record<Name, string>> = {};
-  for (const name of NAMES) raw[name] = present(env[name]) ?? present(file[name]);
-  registerSecret(raw.SYNAPSE_PAT);
-  registerSecret(raw.SYNAPSE_PASSWORD);
-  registerSecret(raw.DOCKERHUB_PASSWORD);
-
-  const problems: ConfigProblem[] = [];
-  const parsed: Partial<Pick<ParsedVariables, Name>> = {};
-  for (const name of NAMES) {
-    const result = VARIABLES[name].parse.safeParse(raw[name]);
-    if (result.success) {
-      (parsed as Record<string, unknown>)[name] = result.data;
-      continue;
-    }
-    const value = raw[name];
-    for (const issue of result.error.issues) {
-      problems.push({
-        variable: name,
-        ...(value === undefined ? {} : { value: displayValue(name, value) }),
-        message: issue.message,
-      });
-    }
-  }
+  const { raw, parsed, problems, origin } = readVariables(NAMES, {
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
+    envFileMustExist: options.envFile !== undefined,
+  });
 
   const token = raw.SYNAPSE_PAT ?? raw.SYNAPSE_PASSWORD;
   const baseUrl = parsed.SYNAPSE_ENDPOINT;
@@ -145,6 +87,7 @@ export function loadPlatformAccess(options: AccessOptions = {}): PlatformAccess 
     throw new ConfigError(problems, origin);
   }
 
+  const env = options.env ?? process.env;
   const dockerHost = present(env.DOCKER_HOST);
   const dockerConfigDir = present(env.DOCKER_CONFIG) ?? join(homedir(), '.docker');
   return {
