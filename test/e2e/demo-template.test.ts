@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ANNOTATIONS, readNumber, readString } from '../../src/evaluation/annotations.js';
 import { dockerHostAddress } from '../../src/local-challenge/docker-host-address.js';
-import { SynapseClient } from '../../src/synapse/client.js';
 import { describeWithDocker } from '../support/docker.js';
 import {
   FINAL,
@@ -17,75 +16,28 @@ import {
   filesOf,
   messagesAbout,
   readStoredLog,
+  setUpChallenge,
   startOrchestrator,
   statusOf,
   submitFile,
   zipFiles,
   type Challenge,
 } from '../support/challenge.js';
-import { FAST_RETRY, startTestPlatform } from '../support/platform.js';
 
 const DEMO = join(import.meta.dirname, '..', '..', 'examples', 'demo-challenge');
 const submission = (name: string) => readFileSync(join(DEMO, 'submissions', name), 'utf8');
 const VALIDATION_LINE = 'invalid submission: line 5 (id 4): score "abc" is not a number';
 
-/**
- * What setUpChallenge builds (support/challenge.ts), but with the platform on the bridge gateway: an
- * organizer's project and output folder, the two demo queues sharing one template archive, a participant
- * in a team.
- */
+/** The two demo queues sharing one template archive, on a platform containers can reach. */
 async function setUpDemoChallenge(): Promise<Challenge> {
-  const tp = await startTestPlatform({
-    host: await dockerHostAddress(),
-    messageLimit: { count: 10, windowMs: 2_000 },
-  });
-  const { admin, orchestrator } = tp;
-  const unique = String(process.pid);
-  const participant = await admin.createUser({
-    userName: `demo-participant-${unique}`,
-    firstName: 'Pat',
-    lastName: 'Ticipant',
-  });
-  const teammate = await admin.createUser({ userName: `demo-teammate-${unique}` });
-  const team = await admin.createTeam(`Demo team ${unique}`, [participant.ownerId, teammate.ownerId]);
-  const project = await admin.createProject(`Demo challenge ${unique}`, orchestrator.ownerId);
-  const output = await admin.createFolder('Output', project.id, orchestrator.ownerId);
-  const archive = (await zipFiles(filesOf(join(DEMO, 'template')))).toString('base64');
-  const queues = [];
-  for (const [name, rootTemplate] of [
-    ['Leaderboard round', 'score.cwl'],
-    ['Final round', 'final-round.cwl'],
-  ] as const) {
-    const template = await admin.createTemplate({
-      name: `${rootTemplate}.zip`,
-      parentId: project.id,
-      ownerId: orchestrator.ownerId,
-      rootTemplate,
-      archiveBase64: archive,
-      fileName: 'demo-template.zip',
-    });
-    const evaluation = await admin.createEvaluation({
-      name: `${name} (${unique})`,
-      ownerId: orchestrator.ownerId,
-      contentSource: project.id,
-      permissions: {
-        [orchestrator.ownerId]: ['READ', 'READ_PRIVATE_SUBMISSION', 'UPDATE_SUBMISSION', 'DELETE_SUBMISSION'],
-      },
-    });
-    queues.push({ evaluationId: evaluation.id, templateId: template.id });
-  }
-  const client = new SynapseClient({ endpoint: tp.endpoint, token: orchestrator.token, retry: FAST_RETRY });
-  return {
-    tp,
-    organizerProjectId: project.id,
-    outputRootId: output.id,
-    participant,
-    teammate,
-    team,
-    queues,
-    client,
-    close: () => tp.close(),
-  };
+  const archive = await zipFiles(filesOf(join(DEMO, 'template')));
+  return setUpChallenge(
+    [
+      { name: `Leaderboard round (${process.pid})`, archive, rootTemplate: 'score.cwl' },
+      { name: `Final round (${process.pid})`, archive, rootTemplate: 'final-round.cwl' },
+    ],
+    { host: await dockerHostAddress() },
+  );
 }
 
 describeWithDocker('the demo challenge template (examples/demo-challenge)', () => {

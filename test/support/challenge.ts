@@ -95,9 +95,23 @@ export interface Challenge {
 
 let counter = 0;
 
-export async function setUpChallenge(queues: QueueSpec[]): Promise<Challenge> {
+export interface ChallengeOptions {
+  /**
+   * Where the platform listens (default 127.0.0.1). Workflows that call the platform themselves need an
+   * address containers reach: Docker's bridge gateway (src/local-challenge/docker-host-address.ts).
+   */
+  host?: string;
+}
+
+export async function setUpChallenge(
+  queues: QueueSpec[],
+  options: ChallengeOptions = {},
+): Promise<Challenge> {
   // Synapse's message limit (10 per minute per sender), shrunk like the client's pacing below.
-  const tp = await startTestPlatform({ messageLimit: { count: 10, windowMs: 2_000 } });
+  const tp = await startTestPlatform({
+    messageLimit: { count: 10, windowMs: 2_000 },
+    ...(options.host === undefined ? {} : { host: options.host }),
+  });
   const { admin, orchestrator } = tp;
   const unique = `${process.pid}-${++counter}`;
   const participant = await admin.createUser({
