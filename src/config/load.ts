@@ -181,6 +181,19 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   return { config, warnings, sources, raw, envFile: reading.envFile };
 }
 
+/** Docker Hub credentials come in pairs: one without the other is a mistake. */
+export function checkDockerHubPair(
+  raw: Partial<Record<'DOCKERHUB_USERNAME' | 'DOCKERHUB_PASSWORD', string>>,
+  problems: ConfigProblem[],
+): void {
+  if ((raw.DOCKERHUB_USERNAME === undefined) === (raw.DOCKERHUB_PASSWORD === undefined)) return;
+  const [set, unset] =
+    raw.DOCKERHUB_USERNAME === undefined
+      ? ['DOCKERHUB_PASSWORD', 'DOCKERHUB_USERNAME']
+      : ['DOCKERHUB_USERNAME', 'DOCKERHUB_PASSWORD'];
+  problems.push({ variable: unset, message: `not set, but ${set} is: Docker Hub credentials need both` });
+}
+
 /** Rules that involve more than one variable. Each is skipped when its inputs already failed to parse. */
 function checkAcrossVariables(
   parsed: Partial<ParsedVariables>,
@@ -271,13 +284,7 @@ function checkAcrossVariables(
     }
   }
 
-  if ((raw.DOCKERHUB_USERNAME === undefined) !== (raw.DOCKERHUB_PASSWORD === undefined)) {
-    const [set, unset] =
-      raw.DOCKERHUB_USERNAME === undefined
-        ? ['DOCKERHUB_PASSWORD', 'DOCKERHUB_USERNAME']
-        : ['DOCKERHUB_USERNAME', 'DOCKERHUB_PASSWORD'];
-    problems.push({ variable: unset, message: `not set, but ${set} is: Docker Hub credentials need both` });
-  }
+  checkDockerHubPair(raw, problems);
 
   const image = parsed.WORKFLOW_ENGINE_DOCKER_IMAGE;
   if (image !== undefined && image !== DEFAULT_ENGINE_IMAGE && !hasTagOrDigest(image)) {

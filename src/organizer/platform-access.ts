@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { SynapseEndpoint } from '../config/config.js';
 import { ConfigError } from '../config/config-error.js';
-import { present, readVariables, synapseEndpoint } from '../config/load.js';
+import { checkDockerHubPair, present, readVariables, synapseEndpoint } from '../config/load.js';
 import type { VariableName } from '../config/variables.js';
 
 /** What `setup` and `submit` read. */
@@ -76,13 +76,7 @@ export function loadPlatformAccess(options: AccessOptions = {}): PlatformAccess 
       })`,
     });
   }
-  if ((raw.DOCKERHUB_USERNAME === undefined) !== (raw.DOCKERHUB_PASSWORD === undefined)) {
-    const [set, unset] =
-      raw.DOCKERHUB_USERNAME === undefined
-        ? ['DOCKERHUB_PASSWORD', 'DOCKERHUB_USERNAME']
-        : ['DOCKERHUB_USERNAME', 'DOCKERHUB_PASSWORD'];
-    problems.push({ variable: unset, message: `not set, but ${set} is: Docker Hub credentials need both` });
-  }
+  checkDockerHubPair(raw, problems);
   if (problems.length > 0 || token === undefined || baseUrl === undefined) {
     throw new ConfigError(problems, origin);
   }

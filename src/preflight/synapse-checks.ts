@@ -154,12 +154,24 @@ export async function checkAccount(
 }
 
 /** Which of `rights` the account lacks, asked one by one (GET …/access?accessType=…). */
+/** The rights (with their purposes) the account lacks, or the problem of not being able to ask. */
 async function missingRights(
+  check: { name: string; title: string; account: Account },
   rights: readonly [AccessType, string][],
   has: (right: AccessType) => Promise<boolean>,
-): Promise<[AccessType, string][]> {
-  const answers = await Promise.all(rights.map(async ([right]) => has(right)));
-  return rights.filter((_, index) => answers[index] !== true);
+): Promise<{ missing: [AccessType, string][] } | { unanswered: CheckResult }> {
+  try {
+    const answers = await Promise.all(rights.map(async ([right]) => has(right)));
+    return { missing: rights.filter((_, index) => answers[index] !== true) };
+  } catch (error) {
+    return {
+      unanswered: problem(
+        check.name,
+        `${check.title}: could not ask Synapse for ${check.account.label}'s rights (${failure(error)})`,
+        'Run validate again.',
+      ),
+    };
+  }
 }
 
 /** The queue exists, and the account may read it, read its submissions and update their statuses. */
@@ -195,16 +207,11 @@ export async function checkQueue(
       'Run validate again; if it persists, check SYNAPSE_ENDPOINT.',
     );
   }
-  let missing: [AccessType, string][];
-  try {
-    missing = await missingRights(QUEUE_RIGHTS, (right) => client.evaluations.hasAccess(evaluationId, right));
-  } catch (error) {
-    return problem(
-      name,
-      `${title}: could not ask Synapse for ${account.label}'s rights (${failure(error)})`,
-      'Run validate again.',
-    );
-  }
+  const answer = await missingRights({ name, title, account }, QUEUE_RIGHTS, (right) =>
+    client.evaluations.hasAccess(evaluationId, right),
+  );
+  if ('unanswered' in answer) return answer.unanswered;
+  const { missing } = answer;
   if (missing.length > 0) {
     const rights = list(missing.map(([right]) => right));
     return problem(
@@ -252,16 +259,11 @@ export async function checkOutputRoot(
       'Run validate again; if it persists, check SYNAPSE_ENDPOINT.',
     );
   }
-  let missing: [AccessType, string][];
-  try {
-    missing = await missingRights(OUTPUT_RIGHTS, (right) => client.entities.hasAccess(rootId, right));
-  } catch (error) {
-    return problem(
-      name,
-      `${title}: could not ask Synapse for ${account.label}'s rights (${failure(error)})`,
-      'Run validate again.',
-    );
-  }
+  const answer = await missingRights({ name, title, account }, OUTPUT_RIGHTS, (right) =>
+    client.entities.hasAccess(rootId, right),
+  );
+  if ('unanswered' in answer) return answer.unanswered;
+  const { missing } = answer;
   if (missing.length > 0) {
     const rights = list(missing.map(([right]) => right));
     let where = `on ${rootId} ${title}`;
