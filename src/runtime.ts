@@ -107,6 +107,7 @@ export async function createRuntime(
     notifier: new ParticipantNotifier(client, config, logger),
     followers: new Map(),
     startedHere: new Set(),
+    startedMessages: new Map(),
     finalMessageSent: new Set(),
     uploadFailedAt: new Map(),
     jobRoot: await resolveJobRoot(config, (name) => engine.volumeMountpoint(name)),

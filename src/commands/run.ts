@@ -30,6 +30,7 @@ async function run(envFile: string | undefined, options: RunOptions): Promise<vo
   });
   if (options.once === true) {
     await daemon.tickNow();
+    await runtime.orchestrator.settle();
     runtime.orchestrator.shutdown();
     return;
   }
@@ -39,7 +40,9 @@ async function run(envFile: string | undefined, options: RunOptions): Promise<vo
       if (signalled) return;
       signalled = true;
       logger.info('Shutdown signal received; finishing the current tick', { signal });
-      void daemon.stop().then(() => {
+      void daemon.stop().then(async () => {
+        // Updates a tick left running (a final message, a stop) get a moment; the next start redoes any cut short.
+        await runtime.orchestrator.settle(30_000);
         runtime.orchestrator.shutdown();
         resolve();
       });

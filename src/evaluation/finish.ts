@@ -11,6 +11,7 @@ import { submissionLogger } from '../logging/logger.js';
 import type { Submission } from '../synapse/types.js';
 import { ANNOTATIONS, doubleAnnotation, longAnnotation, stringAnnotation } from './annotations.js';
 import type { RunContext } from './context.js';
+import { forgetStartedMessage } from './started-message.js';
 import { JobDirectory } from './job-directory.js';
 import { finishFollowing, logPathOf, uploadJobLog } from './job-logs.js';
 import { readLogTail } from './logs/tail.js';
@@ -151,6 +152,7 @@ export async function cleanUpJob(
   ctx.followers.get(jobName)?.follower.stop();
   ctx.followers.delete(jobName);
   ctx.startedHere.delete(jobName);
+  forgetStartedMessage(ctx, jobName);
   ctx.uploadFailedAt.delete(jobName);
   const directory = JobDirectory.of(ctx.jobRoot, jobName);
   await ctx.engine.remove(jobName, directory.hostPath);

@@ -17,6 +17,7 @@ import {
 } from './annotations.js';
 import { ensureFollower, uploadJobLog } from './job-logs.js';
 import type { RunContext } from './context.js';
+import { sendStartedMessage, startedMessageState } from './started-message.js';
 import { finishSubmission } from './finish.js';
 import type { Outcome } from './outcome.js';
 
@@ -90,19 +91,19 @@ export async function monitorSubmission(ctx: RunContext, bundle: SubmissionBundl
   ensureFollower(ctx, jobName);
   const changes: StatusAnnotation[] = [];
 
-  // The "started" message, when it did not go out right after the start (or this process was restarted).
+  // The "started" message, when it did not go out right after the start (still on its way, failed, or
+  // this process was restarted): never awaited here, so Synapse's message pacing cannot hold up the tick.
   if (readString(status, ANNOTATIONS.startedMessageSent) !== 'true' && ctx.notifier.enabled('started')) {
-    try {
-      const sent = await ctx.notifier.send(
-        'started',
+    const state = startedMessageState(ctx, jobName);
+    if (state === 'sent' || state === 'masked') {
+      changes.push(stringAnnotation(ANNOTATIONS.startedMessageSent, 'true', true));
+    } else if (state !== 'pending') {
+      sendStartedMessage(
+        ctx,
+        jobName,
         { submission: bundle.submission, logFolderId },
         !ctx.startedHere.has(jobName),
       );
-      if (sent !== 'masked') changes.push(stringAnnotation(ANNOTATIONS.startedMessageSent, 'true', true));
-    } catch (error) {
-      log.warn('Could not send the "started" message; trying again next tick', {
-        error: (error as Error).message,
-      });
     }
   }
 

@@ -27,6 +27,17 @@ export interface TickSummary {
 /** Starts run a few at a time; monitoring looks at many jobs at once. */
 const PARALLEL_STARTS = 4;
 const PARALLEL_UPDATES = 8;
+/**
+ * How long a tick waits for its running jobs' updates. A slow one (a final message waiting its turn under
+ * Synapse's 10-a-minute limit, a 60 s stop, a large final upload) goes on in the background and is not
+ * started again while it runs, so it cannot hold up the other jobs' cancels and time-outs.
+ */
+const TICK_WAIT_MS = 10_000;
+
+/** Resolves after `ms` without keeping the process alive. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 /** Interleaves the queues' lists (q1[0], q2[0], …, q1[1], …), beginning with queue `first`. */
 export function fairOrder<T>(lists: readonly T[][], first: number): T[] {
@@ -45,6 +56,8 @@ export class Orchestrator {
   private rotation = 0;
   private readonly startLimit = pLimit(PARALLEL_STARTS);
   private readonly updateLimit = pLimit(PARALLEL_UPDATES);
+  /** Job updates still running from an earlier tick, by job name (or submission id). */
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(private readonly ctx: RunContext) {}
 
@@ -54,6 +67,12 @@ export class Orchestrator {
     await this.updateRunningJobs(summary);
     await this.ctx.alerts.flush();
     return summary;
+  }
+
+  /** Waits (up to `timeoutMs`) for job updates a tick left running in the background. */
+  async settle(timeoutMs = 120_000): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    await Promise.race([Promise.allSettled([...this.inFlight.values()]), delay(timeoutMs)]);
   }
 
   /** Stops following logs (their streams would keep the process alive); running containers go on. */
@@ -187,15 +206,24 @@ export class Orchestrator {
         (b) => readString(b.submissionStatus, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId,
       );
 
-    await Promise.all(
-      ours.map((bundle) =>
-        this.updateLimit(async () => {
-          const result = await this.guard(bundle, () => monitorSubmission(ctx, bundle));
-          if (result === 'finished') summary.finished++;
-          if (result === 'running') summary.running++;
-        }),
-      ),
-    );
+    const keyOf = (bundle: SubmissionBundle) =>
+      readString(bundle.submissionStatus, ANNOTATIONS.workflowJobId) ?? bundle.submission.id;
+    const updates: Promise<void>[] = [];
+    for (const bundle of ours) {
+      const key = keyOf(bundle);
+      if (this.inFlight.has(key)) {
+        summary.running++; // still being updated (finished, stopped) from an earlier tick
+        continue;
+      }
+      const update = this.updateLimit(async () => {
+        const result = await this.guard(bundle, () => monitorSubmission(ctx, bundle));
+        if (result === 'finished') summary.finished++;
+        if (result === 'running') summary.running++;
+      }).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, update);
+      updates.push(update);
+    }
+    await Promise.race([Promise.all(updates), delay(TICK_WAIT_MS)]);
 
     // Containers of this instance whose submission is not running here any more: a crash between the
     // final write and the clean-up, or an admin who re-queued it. Remove them. Skipped when a queue
@@ -203,7 +231,8 @@ export class Orchestrator {
     if (running.some((list) => list === undefined)) return;
     const known = new Set(ours.map((b) => readString(b.submissionStatus, ANNOTATIONS.workflowJobId)));
     const jobs = await ctx.engine.list(ctx.config.orchestratorId);
-    for (const job of jobs.filter((j) => !known.has(j.name))) {
+    // A job finishing in the background may already be written final while its container still exists.
+    for (const job of jobs.filter((j) => !known.has(j.name) && !this.inFlight.has(j.name))) {
       await this.removeIfOrphan(job.name, job.identity.submissionId);
     }
   }

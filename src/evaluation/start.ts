@@ -20,6 +20,7 @@ import {
 } from './annotations.js';
 import { ensureFollower, logFolderOf } from './job-logs.js';
 import type { RunContext } from './context.js';
+import { sendStartedMessage, settleStartedMessage } from './started-message.js';
 import { engineCommand } from './engine-command.js';
 import { finishSubmission } from './finish.js';
 import { JobDirectory } from './job-directory.js';
@@ -175,10 +176,14 @@ export async function startSubmission(
   }
 }
 
+/** How long the start waits for the "started" message before leaving it to finish in the background. */
+const STARTED_MESSAGE_WAIT_MS = 2_000;
+
 /**
  * Right after the container started: the "started" message (also for a job that will be done before the
- * next tick, which SWO never told), then one status write recording the log folder and the message.
- * A failure here is logged; monitoring tries the message again (checking the outbox first).
+ * next tick, which SWO never told), then one status write recording the log folder and, when it went out
+ * already, the message. A message still on its way (Synapse's pacing) is recorded by a later tick; a
+ * failed one is sent again by monitoring (checking the outbox first).
  */
 async function afterStart(
   ctx: RunContext,
@@ -187,15 +192,9 @@ async function afterStart(
   logFolderId: string,
 ): Promise<void> {
   const { submission } = bundle;
-  let sent = false;
-  try {
-    sent = (await ctx.notifier.send('started', { submission, logFolderId })) === 'sent';
-  } catch (error) {
-    ctx.logger.warn('Could not send the "started" message; trying again next tick', {
-      submissionId: submission.id,
-      error: (error as Error).message,
-    });
-  }
+  sendStartedMessage(ctx, jobName, { submission, logFolderId }, false);
+  // Most sends take a moment: wait that long, so the usual case needs one status write, not two.
+  const sent = (await settleStartedMessage(ctx, jobName, STARTED_MESSAGE_WAIT_MS)) === 'sent';
   try {
     await ctx.client.evaluations.updateStatus(
       submission.id,

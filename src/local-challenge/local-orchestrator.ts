@@ -84,6 +84,7 @@ export async function startLocalOrchestrator(options: LocalOrchestratorOptions):
     stop() {
       stopped ??= (async () => {
         await daemon.stop();
+        await runtime.orchestrator.settle();
         runtime.orchestrator.shutdown();
         await new Promise<void>((resolve) => logStream.end(resolve));
       })();

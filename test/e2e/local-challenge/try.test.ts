@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
 import { describeWithDocker } from '../../support/docker.js';
-import { ENGINE_IMAGE } from '../../support/challenge.js';
+import { ENGINE_IMAGE, containersOf } from '../../support/challenge.js';
 import { REPO_ROOT } from '../../support/paths.js';
 
 const DEMO = join(REPO_ROOT, 'examples', 'demo-challenge');
@@ -17,6 +17,7 @@ const GOOD = join(DEMO, 'submissions', 'good.csv');
 
 interface TryJson {
   submissionId: string;
+  unfinished?: string;
   status: string;
   statusDescription: string | null;
   failureReason: string | null;
@@ -142,6 +143,19 @@ describeWithDocker('try', () => {
     expect(result.status).toBe('INVALID');
     expect(result.failureReason).toMatch(/exited with code/);
     expect(readFileSync(result.logsPath ?? '', 'utf8')).toContain('local/no-such-image:1');
+  });
+
+  it('gives up after --timeout, says so, and leaves no container behind (exit 1)', async () => {
+    const output = join(mkdtempSync(join(scratch, 'timeout-')), 'out');
+    const { status, result } = await tryJson(
+      ['--template', TEMPLATE, '--root', 'final-round.cwl', '--submission', GOOD, '--timeout', '8'],
+      output,
+    );
+
+    expect(status).toBe(1);
+    expect(result.unfinished).toBe('timed out');
+    expect(result.status).toBe('EVALUATION_IN_PROGRESS');
+    expect(await containersOf('no-such-orchestrator', output)).toEqual([]);
   });
 
   it('names the option to fix when the input is wrong (exit 2), without starting anything', async () => {
