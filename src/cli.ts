@@ -58,3 +58,7 @@ try {
     process.exitCode = EXIT_FAILURE;
   }
 }
+// The command is done (a daemon has shut down, a demo has printed its summary): leave now rather than wait
+// for work it deliberately left behind, e.g. a message retrying against a platform that is gone. Anything cut
+// short is redone by the next start.
+process.exit(process.exitCode ?? EXIT_OK);

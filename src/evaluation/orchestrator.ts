@@ -12,6 +12,7 @@ import type { SubmissionBundle } from '../synapse/types.js';
 import { TemplateError } from '../templates/index.js';
 import { ANNOTATIONS, readString } from './annotations.js';
 import type { RunContext } from './context.js';
+import { pendingStartedMessages } from './started-message.js';
 import { cleanUpJob } from './finish.js';
 import { monitorSubmission } from './monitor.js';
 import { cancelBeforeStart, startSubmission, type TemplateForQueue } from './start.js';
@@ -69,10 +70,11 @@ export class Orchestrator {
     return summary;
   }
 
-  /** Waits (up to `timeoutMs`) for job updates a tick left running in the background. */
+  /** Waits (up to `timeoutMs`) for job updates and "started" messages still on their way. */
   async settle(timeoutMs = 120_000): Promise<void> {
-    if (this.inFlight.size === 0) return;
-    await Promise.race([Promise.allSettled([...this.inFlight.values()]), delay(timeoutMs)]);
+    const pending = [...this.inFlight.values(), ...pendingStartedMessages(this.ctx)];
+    if (pending.length === 0) return;
+    await Promise.race([Promise.allSettled(pending), delay(timeoutMs)]);
   }
 
   /** Stops following logs (their streams would keep the process alive); running containers go on. */

@@ -14,6 +14,8 @@ export type StartedMessageState = 'sent' | 'masked' | 'failed' | 'pending';
 interface InFlight {
   state: StartedMessageState;
   error?: string;
+  /** Settles when the send does (never rejects). */
+  done?: Promise<void>;
 }
 
 /** Starts sending unless a send for this job is already on its way. */
@@ -27,7 +29,7 @@ export function sendStartedMessage(
   if (current !== undefined && current.state !== 'failed') return;
   const inFlight: InFlight = { state: 'pending' };
   ctx.startedMessages.set(jobName, inFlight);
-  ctx.notifier.send('started', details, checkOutbox).then(
+  inFlight.done = ctx.notifier.send('started', details, checkOutbox).then(
     (result) => {
       inFlight.state = result === 'masked' ? 'masked' : 'sent';
     },
@@ -58,6 +60,13 @@ export async function settleStartedMessage(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return startedMessageState(ctx, jobName);
+}
+
+/** Every send still on its way (for a shutdown that waits for them). */
+export function pendingStartedMessages(ctx: RunContext): Promise<void>[] {
+  return [...ctx.startedMessages.values()].flatMap((inFlight) =>
+    inFlight.state === 'pending' && inFlight.done !== undefined ? [inFlight.done] : [],
+  );
 }
 
 /** Forgets the job's send (when the job is finished). */
