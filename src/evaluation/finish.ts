@@ -11,7 +11,7 @@ import { submissionLogger } from '../logging/logger.js';
 import type { Submission } from '../synapse/types.js';
 import { ANNOTATIONS, doubleAnnotation, longAnnotation, stringAnnotation } from './annotations.js';
 import type { RunContext } from './context.js';
-import { forgetStartedMessage } from './started-message.js';
+import { forgetStartedMessage, startedMessageSettled } from './started-message.js';
 import { JobDirectory } from './job-directory.js';
 import { finishFollowing, logPathOf, uploadJobLog } from './job-logs.js';
 import { readLogTail } from './logs/tail.js';
@@ -68,6 +68,8 @@ export async function finishSubmission(
   const kind = messageKindFor(outcome);
   let notified = false;
   if (!ctx.finalMessageSent.has(submission.id)) {
+    // The "started" message, if still on its way, goes first: nobody should read "finished" before "started".
+    if (job.jobName !== undefined) await startedMessageSettled(ctx, job.jobName);
     try {
       const logTail =
         shared && job.jobName !== undefined ? await readLogTail(logPathOf(ctx, job.jobName)) : undefined;

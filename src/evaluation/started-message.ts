@@ -62,6 +62,11 @@ export async function settleStartedMessage(
   return startedMessageState(ctx, jobName);
 }
 
+/** Resolves when this job's "started" message, if one is on its way, has gone out or failed. */
+export async function startedMessageSettled(ctx: RunContext, jobName: string): Promise<void> {
+  await ctx.startedMessages.get(jobName)?.done;
+}
+
 /** Every send still on its way (for a shutdown that waits for them). */
 export function pendingStartedMessages(ctx: RunContext): Promise<void>[] {
   return [...ctx.startedMessages.values()].flatMap((inFlight) =>

@@ -48,6 +48,14 @@ describeWithDocker('demo', () => {
       expect(out).toMatch(/Submission \d+ was stopped: Demo challenge: Final round/);
       expect(out).toMatch(/Submission \d+ failed: Demo challenge: Leaderboard round/);
       expect(readdirSync(join(dir, 'Messages')).sort()).toEqual(['Demo team', 'alice', 'bob']);
+      // Each submission's "started" message arrived before its final one, even under the message limit.
+      const messages = out.slice(out.indexOf('Messages the participants received'));
+      for (const id of ids) {
+        const started = messages.indexOf(`Submission ${id} is being evaluated`);
+        const ended = messages.search(new RegExp(`Submission ${id} (finished|failed|was stopped)`));
+        expect(started, `messages of ${id}`).toBeGreaterThanOrEqual(0);
+        expect(ended, `messages of ${id}`).toBeGreaterThan(started);
+      }
     }
     expect(existsSync(join(dir, 'demo.json'))).toBe(true);
 
