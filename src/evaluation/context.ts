@@ -10,6 +10,7 @@ import type { JobRoot } from './job-directory.js';
 import type { FollowedJob } from './job-logs.js';
 import type { ParticipantNotifier } from './notifications.js';
 import type { StageStatuses } from './stages.js';
+import type { InFlightStartedMessage } from './started-message.js';
 
 export interface RunContext {
   config: Config;
@@ -24,10 +25,7 @@ export interface RunContext {
   /** Jobs this process started (others were adopted after a restart: their messages may already be out). */
   startedHere: Set<string>;
   /** "started" messages on their way, by job name (see started-message.ts). */
-  startedMessages: Map<
-    string,
-    { state: 'sent' | 'masked' | 'failed' | 'pending'; error?: string; done?: Promise<void> }
-  >;
+  startedMessages: Map<string, InFlightStartedMessage>;
   /** Submissions whose final message this process sent (a retried final write does not send it again). */
   finalMessageSent: Set<string>;
   /** When a job's periodic log upload last failed, so it is retried at the next interval, not every tick. */

@@ -11,7 +11,7 @@ import type { MessageDetails } from './notifications.js';
 /** What became of a "started" message: settled or still on its way. */
 export type StartedMessageState = 'sent' | 'masked' | 'failed' | 'pending';
 
-interface InFlight {
+export interface InFlightStartedMessage {
   state: StartedMessageState;
   error?: string;
   /** Settles when the send does (never rejects). */
@@ -27,7 +27,7 @@ export function sendStartedMessage(
 ): void {
   const current = ctx.startedMessages.get(jobName);
   if (current !== undefined && current.state !== 'failed') return;
-  const inFlight: InFlight = { state: 'pending' };
+  const inFlight: InFlightStartedMessage = { state: 'pending' };
   ctx.startedMessages.set(jobName, inFlight);
   inFlight.done = ctx.notifier.send('started', details, checkOutbox).then(
     (result) => {
@@ -55,9 +55,11 @@ export async function settleStartedMessage(
   jobName: string,
   ms: number,
 ): Promise<StartedMessageState | undefined> {
-  const deadline = Date.now() + ms;
-  while (startedMessageState(ctx, jobName) === 'pending' && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
+  const done = ctx.startedMessages.get(jobName)?.done;
+  if (done !== undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
   return startedMessageState(ctx, jobName);
 }

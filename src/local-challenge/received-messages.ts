@@ -19,16 +19,11 @@ export async function allMessages(admin: LocalPlatformAdmin): Promise<ReceivedMe
   }));
 }
 
+/** The messages about `submissionIds`, oldest first. */
 export async function messagesAbout(
   admin: LocalPlatformAdmin,
   submissionIds: readonly string[],
 ): Promise<ReceivedMessage[]> {
-  const received: ReceivedMessage[] = [];
-  for (const message of await admin.messages()) {
-    const subject = message.subject ?? '';
-    const submissionId = submissionIds.find((id) => subject.includes(`Submission ${id} `));
-    if (submissionId === undefined) continue;
-    received.push({ to: message.recipients, subject, body: message.body, submissionId });
-  }
-  return received;
+  const wanted = new Set(submissionIds);
+  return (await allMessages(admin)).filter((message) => wanted.has(message.submissionId));
 }

@@ -192,13 +192,14 @@ async function teamContributors(
   return { hash: String(eligibility.eligibilityStateHash), contributors };
 }
 
+/** Submits the entity (for the team when there is one) and says what became of it. */
 async function submitEntity(
   client: SynapseClient,
   ctx: Context,
   entity: Entity,
   name: string,
   dockerDigest?: string,
-): Promise<{ submission: Submission; team: SubmitResult['team'] }> {
+): Promise<Omit<SubmitResult, 'entity' | 'image'>> {
   const request = {
     evaluationId: ctx.evaluation.id,
     entityId: entity.id,
@@ -208,21 +209,31 @@ async function submitEntity(
     ...(dockerDigest === undefined ? {} : { dockerDigest }),
   };
   const what = `Submitting ${entity.id} to evaluation ${ctx.evaluation.id}`;
+  let submission: Submission;
+  let team: SubmitResult['team'];
   if (ctx.team === undefined) {
-    return { submission: await step(what, () => client.evaluations.submit(request)), team: undefined };
+    submission = await step(what, () => client.evaluations.submit(request));
+  } else {
+    const { id, name: teamName } = ctx.team;
+    const { hash, contributors } = await teamContributors(client, ctx.evaluation.id, ctx.team);
+    submission = await step(what, () =>
+      client.evaluations.submitAsTeam({
+        ...request,
+        teamId: id,
+        submissionEligibilityHash: hash,
+        contributors: contributors.map((principalId) => ({ principalId })),
+        submitterAlias: teamName,
+      }),
+    );
+    team = { id, name: teamName, contributors };
   }
-  const team = ctx.team;
-  const { hash, contributors } = await teamContributors(client, ctx.evaluation.id, team);
-  const submission = await step(what, () =>
-    client.evaluations.submitAsTeam({
-      ...request,
-      teamId: team.id,
-      submissionEligibilityHash: hash,
-      contributors: contributors.map((principalId) => ({ principalId })),
-      submitterAlias: team.name,
-    }),
-  );
-  return { submission, team: { id: team.id, name: team.name, contributors } };
+  return {
+    submission,
+    status: await statusOf(client, submission.id),
+    evaluation: { id: ctx.evaluation.id, name: ctx.evaluation.name },
+    submitter: { ownerId: ctx.me.ownerId, userName: ctx.me.userName },
+    team,
+  };
 }
 
 async function statusOf(client: SynapseClient, submissionId: string): Promise<string | undefined> {
@@ -270,18 +281,8 @@ export async function submitFile(client: SynapseClient, options: SubmitFileOptio
   );
   const action: Action =
     before === undefined ? 'created' : before.dataFileHandleId === handle.id ? 'reused' : 'updated';
-  const { submission, team } = await submitEntity(
-    client,
-    ctx,
-    entity,
-    options.name ?? basename(options.file),
-  );
   return {
-    submission,
-    status: await statusOf(client, submission.id),
-    evaluation: { id: ctx.evaluation.id, name: ctx.evaluation.name },
-    submitter: { ownerId: ctx.me.ownerId, userName: ctx.me.userName },
-    team,
+    ...(await submitEntity(client, ctx, entity, options.name ?? basename(options.file))),
     entity: {
       id: entity.id,
       kind: 'file',
@@ -433,13 +434,8 @@ export async function submitImage(client: SynapseClient, options: SubmitImageOpt
       : reference.digest !== undefined
         ? `${resolved.repository}@${shortDigest(resolved.digest)}`
         : `${resolved.repository}:${resolved.tag ?? 'latest'}`);
-  const { submission, team } = await submitEntity(client, ctx, entity, name, resolved.digest);
   return {
-    submission,
-    status: await statusOf(client, submission.id),
-    evaluation: { id: ctx.evaluation.id, name: ctx.evaluation.name },
-    submitter: { ownerId: ctx.me.ownerId, userName: ctx.me.userName },
-    team,
+    ...(await submitEntity(client, ctx, entity, name, resolved.digest)),
     entity: {
       id: entity.id,
       kind: 'docker',
