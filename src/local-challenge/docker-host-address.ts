@@ -79,7 +79,7 @@ export async function dockerHostAddress(docker: Docker = new Docker()): Promise<
       `Cannot find the address containers use to reach this host: inspecting Docker's "bridge" network failed (${(error as Error).message}). Is the Docker engine running, and does it have its default bridge network (dockerd started without --bridge=none)?`,
     );
   }
-  const found = bridgeAddressFrom(network as BridgeInspect, networkInterfaces() as HostInterfaces);
+  const found = bridgeAddressFrom(network, networkInterfaces());
   if (found === undefined) {
     const subnets = (network.IPAM?.Config ?? []).map((config) => config.Subnet ?? '').filter((s) => s !== '');
     throw new Error(
