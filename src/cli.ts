@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
+import { drainOutput } from './commands/drain-output.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './commands/exit-codes.js';
 import { registerLocalPlatformCommands } from './commands/local-platform.js';
 import { registerRunCommand } from './commands/run.js';
@@ -60,5 +61,6 @@ try {
 }
 // The command is done (a daemon has shut down, a demo has printed its summary): leave now rather than wait
 // for work it deliberately left behind, e.g. a message retrying against a platform that is gone. Anything cut
-// short is redone by the next start.
+// short is redone by the next start. What it printed is delivered first: a pipe takes 64 KiB at a time.
+await drainOutput();
 process.exit(process.exitCode ?? EXIT_OK);

@@ -138,3 +138,45 @@ describe('local-platform and local-admin', () => {
     expect(await admin<unknown[]>('fault', 'list')).toHaveLength(0);
   });
 });
+
+describe('output through a pipe', () => {
+  it('local-admin dump | (slow reader) delivers the whole document, past the 64 KiB a pipe takes at once', async () => {
+    const owner = await admin<{ ownerId: string; token: string }>(
+      'create-user',
+      `piper-${String(process.pid)}`,
+    );
+    const project = await admin<{ id: string }>('create-project', 'Pipe test', '--owner', owner.ownerId);
+    const headers = { Authorization: `Bearer ${owner.token}` };
+    for (let batch = 0; batch < 10; batch += 1) {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, index) =>
+          axios.post(
+            `${url}/repo/v1/entity`,
+            {
+              name: `folder ${String(batch)}-${String(index)} ${'x'.repeat(120)}`,
+              parentId: project.id,
+              concreteType: 'org.sagebionetworks.repo.model.Folder',
+            },
+            { headers },
+          ),
+        ),
+      );
+    }
+    // The reader starts late, so the CLI has long finished writing when the pipe is first read.
+    const piped = spawn(
+      'sh',
+      ['-c', `"$0" local-admin --url "$1" --data-dir "$2" dump | (sleep 1; cat)`, CLI, url, dataDir],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    piped.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const status = await new Promise((resolve) => piped.on('close', resolve));
+    expect(status).toBe(0);
+    expect(Buffer.byteLength(stdout)).toBeGreaterThan(65_536 * 2);
+    const dump = JSON.parse(stdout) as { entities: Record<string, { name: string }> };
+    const names = Object.values(dump.entities).map((entity) => entity.name);
+    expect(names.filter((name) => name.startsWith('folder '))).toHaveLength(400);
+  }, 60_000);
+});
