@@ -12,7 +12,10 @@ set -euo pipefail
 SOCKET=${DOCKER_SOCKET:-/var/run/docker.sock}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 READY_SECONDS=${DOCKERD_READY_TIMEOUT:-30}
-# Used only when dockerd will not come up with its defaults (e.g. no overlay2 or no iptables).
+# Used only when dockerd will not come up with its defaults, in this order: first without overlay2 (the usual
+# cause), keeping the default bridge, which the demo, `try` and the e2e tests need (workflow containers reach
+# the local platform through it); then also without iptables and the bridge, the last resort.
+VFS_FLAGS=(--storage-driver=vfs)
 SAFE_FLAGS=(--storage-driver=vfs --iptables=false --ip-masq=false --bridge=none)
 
 say() { echo "[docker-engine] $*"; }
@@ -99,19 +102,30 @@ if is_live "$existing"; then
   exit 1
 fi
 
+# Stops the dockerd we launched (it never became ready) and clears what it left behind.
+give_up_on_launched() {
+  kill "$LAUNCHED_PID" 2>/dev/null || true
+  wait "$LAUNCHED_PID" 2>/dev/null || true
+  clear_stale_pid_files
+}
+
 clear_stale_pid_files
 launch_dockerd ${DOCKERD_ARGS:-}
 if ! wait_for_engine "$LAUNCHED_PID"; then
   say "dockerd did not come up with default flags; last lines of its log:"
   tail -n 20 "$DOCKERD_LOG" || true
-  kill "$LAUNCHED_PID" 2>/dev/null || true
-  wait "$LAUNCHED_PID" 2>/dev/null || true
-  clear_stale_pid_files
-  launch_dockerd "${SAFE_FLAGS[@]}"
+  give_up_on_launched
+  launch_dockerd "${VFS_FLAGS[@]}"
   if ! wait_for_engine "$LAUNCHED_PID"; then
-    say "dockerd failed to start; last lines of $DOCKERD_LOG:"
-    tail -n 40 "$DOCKERD_LOG" || true
-    exit 1
+    say "dockerd did not come up with vfs storage either; trying without iptables and the default bridge"
+    say "(the demo, try and the tests that reach the local platform from containers need that bridge)"
+    give_up_on_launched
+    launch_dockerd "${SAFE_FLAGS[@]}"
+    if ! wait_for_engine "$LAUNCHED_PID"; then
+      say "dockerd failed to start; last lines of $DOCKERD_LOG:"
+      tail -n 40 "$DOCKERD_LOG" || true
+      exit 1
+    fi
   fi
 fi
 say "engine ready: $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})' 2>/dev/null || echo unknown)"
