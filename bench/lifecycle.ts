@@ -8,7 +8,7 @@
  *    schedule (POLL_INTERVAL_SECONDS=10, submissions made at random points of the cycle). Target: at most
  *    the poll interval + 2 s.
  *
- * Usage: npx tsx bench/lifecycle.ts   (needs Docker and the local/cwl-engine:1 image: ./scripts/test builds it)
+ * Usage: npx tsx bench/lifecycle.ts   (needs Docker and the local/cwl-engine:2 image: ./scripts/test builds it)
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       EVALUATION_TEMPLATES: JSON.stringify({ [evaluation.id]: template.id }),
       WORKFLOW_OUTPUT_ROOT_ENTITY_ID: output.id,
       DOCKER_ENGINE_URL: 'unix:///var/run/docker.sock',
-      WORKFLOW_ENGINE_DOCKER_IMAGE: 'local/cwl-engine:1',
+      WORKFLOW_ENGINE_DOCKER_IMAGE: 'local/cwl-engine:2',
       WORKFLOW_ENGINE_COMMAND: 'cwltool',
       ORCHESTRATOR_WORK_DIR: mkdtempSync(join(tmpdir(), 'bench-work-')),
       ORCHESTRATOR_ID: `bench-${process.pid}`,

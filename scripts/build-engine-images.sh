@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Build the CWL engine images without any registry.
 #
-#   local/cwl-engine:1     Debian bookworm (minbase) + cwltool, python3-setuptools, nodejs and the docker
-#                          CLI (the one binary, taken out of Debian's docker.io .deb; no daemon)
-#   local/cwl-engine:toil  the same + Debian's toil, for toil-cwl-runner
+#   local/cwl-engine:2       Debian bookworm (minbase) + cwltool, python3-setuptools, nodejs, Python's
+#                            docker module (python3-docker) and the docker CLI (the one binary, taken out
+#                            of Debian's docker.io .deb; no daemon)
+#   local/cwl-engine:2-toil  the same + Debian's toil, for toil-cwl-runner
+#
+# The tag's number goes up when the images gain something workflows may rely on (2: python3-docker), so
+# an older image on the same Docker engine (another clone still on :1) is left alone rather than rebuilt
+# back and forth; within a tag, any change to the recipe rebuilds (see Reuse).
 #
 # How: one debootstrap from the Debian mirror apt already uses, the docker CLI copied in, graphviz
 # replaced by an empty dummy package (python3-pydot Depends on it; only `cwltool --print-dot` uses it),
@@ -29,7 +34,7 @@ CACHE_DIR=${ENGINE_IMAGE_CACHE:-/var/cache/synapse-orchestrator/images}
 LABEL_KEY=org.synapse-orchestrator.recipe
 
 # Package lists: part of each image's hash.
-BASE_PACKAGES="cwltool python3-setuptools nodejs"
+BASE_PACKAGES="cwltool python3-setuptools nodejs python3-docker"
 TOIL_PACKAGES="toil"
 
 # >>> recipe
@@ -37,7 +42,9 @@ SUITE=bookworm
 
 make_rootfs() { # $1: target dir
   # minbase + Depends only (debootstrap never follows Recommends). python3-setuptools is a hidden
-  # need of cwltool (pkg_resources lookup at start); nodejs runs InlineJavascriptRequirement.
+  # need of cwltool (pkg_resources lookup at start); nodejs runs InlineJavascriptRequirement;
+  # python3-docker is what SWO's engine image offers tools without a DockerRequirement (Sage's
+  # model-to-data templates start the participant's container with it).
   debootstrap --variant=minbase --include="${BASE_PACKAGES// /,}" "$SUITE" "$1" "$MIRROR"
 }
 
@@ -96,14 +103,14 @@ recipe_hash() { # $@: the image's package lists
     sha256sum | cut -d' ' -f1
 }
 
-IMAGES=(local/cwl-engine:1 local/cwl-engine:toil)
+IMAGES=(local/cwl-engine:2 local/cwl-engine:2-toil)
 declare -A HASH=(
-  [local/cwl-engine:1]=$(recipe_hash "$BASE_PACKAGES")
-  [local/cwl-engine:toil]=$(recipe_hash "$BASE_PACKAGES" "$TOIL_PACKAGES")
+  [local/cwl-engine:2]=$(recipe_hash "$BASE_PACKAGES")
+  [local/cwl-engine:2-toil]=$(recipe_hash "$BASE_PACKAGES" "$TOIL_PACKAGES")
 )
 declare -A COMMAND=(
-  [local/cwl-engine:1]='["cwltool","--version"]'
-  [local/cwl-engine:toil]='["toil-cwl-runner","--version"]'
+  [local/cwl-engine:2]='["cwltool","--version"]'
+  [local/cwl-engine:2-toil]='["toil-cwl-runner","--version"]'
 )
 
 now() { echo "${EPOCHREALTIME/,/.}"; }
@@ -215,23 +222,23 @@ build() { # $@: the images to build
   mount -t proc proc "$ROOTFS/proc"
   step "graphviz dummy + autoremove" replace_graphviz_with_dummy "$ROOTFS" "$BASE_PACKAGES"
 
-  if [[ $wanted == *" local/cwl-engine:toil "* ]]; then
+  if [[ $wanted == *" local/cwl-engine:2-toil "* ]]; then
     umount "$ROOTFS/proc"
     step "copy root filesystem" cp -a "$ROOTFS" "$ROOTFS.toil"
     mount -t proc proc "$ROOTFS.toil/proc"
     step "install $TOIL_PACKAGES" install_extra "$ROOTFS.toil" "$TOIL_PACKAGES"
     umount "$ROOTFS.toil/proc"
     step "slim (toil)" slim_rootfs "$ROOTFS.toil"
-    step "import local/cwl-engine:toil" import_rootfs "$ROOTFS.toil" local/cwl-engine:toil \
-      "${HASH[local/cwl-engine:toil]}" "${COMMAND[local/cwl-engine:toil]}"
+    step "import local/cwl-engine:2-toil" import_rootfs "$ROOTFS.toil" local/cwl-engine:2-toil \
+      "${HASH[local/cwl-engine:2-toil]}" "${COMMAND[local/cwl-engine:2-toil]}"
     rm -rf "$ROOTFS.toil"
   else
     umount "$ROOTFS/proc"
   fi
-  if [[ $wanted == *" local/cwl-engine:1 "* ]]; then
+  if [[ $wanted == *" local/cwl-engine:2 "* ]]; then
     step "slim" slim_rootfs "$ROOTFS"
-    step "import local/cwl-engine:1" import_rootfs "$ROOTFS" local/cwl-engine:1 \
-      "${HASH[local/cwl-engine:1]}" "${COMMAND[local/cwl-engine:1]}"
+    step "import local/cwl-engine:2" import_rootfs "$ROOTFS" local/cwl-engine:2 \
+      "${HASH[local/cwl-engine:2]}" "${COMMAND[local/cwl-engine:2]}"
   fi
   say "built $* in $(elapsed "$started")"
   rm -f "$LOG"
@@ -269,13 +276,13 @@ if ((${#missing[@]} > 0)); then
   flock -u 9
 fi
 
-# Every run: each image answers.
+# Every run: each image answers, and has Python's docker module.
 for image in "${IMAGES[@]}"; do
   started=$(now)
   check=(cwltool --version)
-  [[ $image == *:toil ]] && check=(toil-cwl-runner --version)
-  if ! output=$(docker run --rm "$image" "${check[@]}" 2>&1); then
-    say "$image does not run \`${check[*]}\`:"
+  [[ $image == *-toil ]] && check=(toil-cwl-runner --version)
+  if ! output=$(docker run --rm "$image" sh -c 'python3 -c "import docker" && exec "$@"' sh "${check[@]}" 2>&1); then
+    say "$image does not run \`python3 -c \"import docker\" && ${check[*]}\`:"
     printf '%s\n' "$output" | tail -n 20 | sed 's/^/    /'
     exit 1
   fi

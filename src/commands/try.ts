@@ -4,9 +4,9 @@
  * ends in the stage's success status (ACCEPTED by default).
  */
 import type { Command } from 'commander';
-import { tryTemplate, type TryResult } from '../local-challenge/try-template.js';
+import { ORGANIZERS_TEAM, tryTemplate, type TryResult } from '../local-challenge/try-template.js';
 import { UsageError } from '../organizer/errors.js';
-import { printJson, runCommand, write } from './command-runner.js';
+import { collect, printJson, runCommand, write } from './command-runner.js';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.js';
 import { withInterrupt } from './interrupt.js';
 
@@ -15,16 +15,19 @@ interface TryCommandOptions {
   root: string;
   submission?: string;
   dockerImage?: string;
+  data: string[];
   output?: string;
   timeout: string;
   json?: boolean;
 }
 
 function describe(result: TryResult): string {
-  const lines = [
-    '',
+  const lines = [''];
+  for (const [name, id] of Object.entries(result.data)) lines.push(`Data:         ${name} → ${id}`);
+  lines.push(
+    `Organizers:   team ${result.organizersTeamId} (${ORGANIZERS_TEAM}; the organizer is its member)`,
     `Result:       ${result.status}${result.statusDescription === null ? '' : ` (${result.statusDescription})`}`,
-  ];
+  );
   if (result.unfinished !== undefined)
     lines.push(`              the watch ${result.unfinished} before the submission finished`);
   if (result.failureReason !== null) lines.push(`Reason:       ${result.failureReason}`);
@@ -59,6 +62,12 @@ export function registerTryCommand(program: Command): void {
     .option('--submission <file>', 'the file to submit')
     .option('--docker-image <repository@sha256:digest>', 'a Docker image to submit instead of a file')
     .option(
+      '--data <name=file>',
+      "upload an organizer's file (a gold standard…) into the trial project first and print its synId under name, for the template's hard-coded id (repeatable)",
+      collect,
+      [],
+    )
+    .option(
       '--output <dir>',
       'where to keep the platform data, logs and work directory (default: a new temp dir)',
     )
@@ -82,6 +91,7 @@ export function registerTryCommand(program: Command): void {
             rootTemplate: options.root,
             ...(options.submission === undefined ? {} : { submission: options.submission }),
             ...(options.dockerImage === undefined ? {} : { dockerImage: options.dockerImage }),
+            data: options.data,
             ...(envFile === undefined ? {} : { envFile }),
             ...(options.output === undefined ? {} : { outputDir: options.output }),
             timeoutSeconds,

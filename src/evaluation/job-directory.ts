@@ -91,18 +91,11 @@ export class JobDirectory {
   /**
    * SWO's credentials file for the workflow's Synapse client; readable by its owner only. When the
    * orchestrator talks to another Synapse than Sage's (the local platform, a staging stack), an
-   * `[endpoints]` section, which synapseclient reads, points the workflow at the same one.
+   * `[endpoints]` section points the workflow at the same one (credentialsFileText).
    */
   async writeCredentials(username: string, token: string, endpoint?: SynapseEndpoint): Promise<void> {
     const path = this.localFile(CREDENTIALS_FILE);
-    const endpoints =
-      endpoint === undefined || endpoint.isSynapseOrg
-        ? ''
-        : `\n[endpoints]\nrepoEndpoint=${endpoint.repoUrl}\nauthEndpoint=${endpoint.authUrl}\n` +
-          `fileHandleEndpoint=${endpoint.fileUrl}\n`;
-    await writeFile(path, `[authentication]\nusername=${username}\nauthtoken=${token}\n${endpoints}`, {
-      mode: 0o600,
-    });
+    await writeFile(path, credentialsFileText(username, token, endpoint), { mode: 0o600 });
     await chmod(path, 0o600);
   }
 
@@ -128,4 +121,25 @@ export class JobDirectory {
   async remove(): Promise<void> {
     await rm(this.localPath, { recursive: true, force: true });
   }
+}
+
+/**
+ * The text of `.synapseConfig`. The `[endpoints]` keys are the four synapseclient reads (its
+ * `setEndpoints`); any it does not find default to Sage's production stack, and it sends a GET to each
+ * one when a client is made, so `portalEndpoint` (the website; the platform's base URL) is there too:
+ * no step reaches synapse.org during a local trial.
+ */
+export function credentialsFileText(username: string, token: string, endpoint?: SynapseEndpoint): string {
+  const lines = ['[authentication]', `username=${username}`, `authtoken=${token}`];
+  if (endpoint !== undefined && !endpoint.isSynapseOrg) {
+    lines.push(
+      '',
+      '[endpoints]',
+      `repoEndpoint=${endpoint.repoUrl}`,
+      `authEndpoint=${endpoint.authUrl}`,
+      `fileHandleEndpoint=${endpoint.fileUrl}`,
+      `portalEndpoint=${endpoint.baseUrl}/`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

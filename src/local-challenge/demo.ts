@@ -101,7 +101,7 @@ const QUEUES = {
 
 /** The orchestrator's settings for the demo: the engine image built by scripts/build-engine-images.sh. */
 const DEMO_SETTINGS = {
-  WORKFLOW_ENGINE_DOCKER_IMAGE: 'local/cwl-engine:1',
+  WORKFLOW_ENGINE_DOCKER_IMAGE: 'local/cwl-engine:2',
   WORKFLOW_ENGINE_COMMAND: 'cwltool',
   DOCKER_ENGINE_URL: 'unix:///var/run/docker.sock',
   IMAGE_PULL_POLICY: 'never',

@@ -1,8 +1,12 @@
 /**
  * Seeds a challenge on the local platform as an organizer would set one up on Synapse: an organizer
- * account (the one the orchestrator runs as), a project with an output folder, and one evaluation queue
- * per template, each template a file entity with ROOT_TEMPLATE. Accounts and teams are created through
- * the platform's admin routes (Synapse has no API for that); everything else through the Synapse REST API.
+ * account (the one the orchestrator runs as), a project with an output folder, optionally an organizers
+ * team and the organizer's data files, and one evaluation queue per template, each template a file entity
+ * with ROOT_TEMPLATE. Accounts and teams are created through the platform's admin routes (Synapse has no
+ * API for that); everything else through the Synapse REST API.
+ *
+ * The order is fixed, and the team and the data come before the templates, so that their ids, which
+ * templates hard-code, depend only on what is seeded before them (see organizer-data.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +16,7 @@ import { synapseEndpoint } from '../config/index.js';
 import { grantEvaluationAccess, ORCHESTRATOR_QUEUE_ACCESS, SUBMITTER_ACCESS } from '../organizer/access.js';
 import { SynapseClient } from '../synapse/client.js';
 import { CONCRETE } from '../synapse/types.js';
+import { uploadOrganizerData, type DataFile } from './organizer-data.js';
 
 /** A template archive as bytes (uploaded) or as a URL (an external file handle, SWO's way). */
 export type TemplateArchive = { bytes: Buffer; fileName: string } | { url: string };
@@ -33,7 +38,21 @@ export interface SeededChallenge {
   organizer: SeededUser;
   projectId: string;
   outputRootId: string;
+  /** The organizers team (the organizer its member), when one was asked for. */
+  organizersTeamId?: string;
+  /** The organizer's data files: name → synId. */
+  data: Record<string, string>;
   queues: SeededQueue[];
+}
+
+export interface ChallengeSeed {
+  organizerUserName: string;
+  projectName: string;
+  /** The name of a team to create with the organizer as its member (Sage's templates share results with one). */
+  organizersTeamName?: string;
+  /** Files the organizer uploads into the project's Data folder before the templates. */
+  data?: readonly DataFile[];
+  queues: QueueSeed[];
 }
 
 /** A client acting as `user` on the local platform at `url`. */
@@ -76,7 +95,7 @@ export async function storeTemplateArchive(
 export async function seedChallenge(
   admin: LocalPlatformAdmin,
   url: string,
-  spec: { organizerUserName: string; projectName: string; queues: QueueSeed[] },
+  spec: ChallengeSeed,
 ): Promise<SeededChallenge> {
   const organizer = await admin.createUser({
     userName: spec.organizerUserName,
@@ -86,6 +105,11 @@ export async function seedChallenge(
   const client = clientAs(url, organizer);
   const project = await client.entities.create({ name: spec.projectName, concreteType: CONCRETE.project });
   const outputRootId = await client.entities.getOrCreateFolder(project.id, 'Logs');
+  const organizersTeamId =
+    spec.organizersTeamName === undefined
+      ? undefined
+      : (await admin.createTeam(spec.organizersTeamName, [organizer.ownerId])).id;
+  const data = await uploadOrganizerData(client, project.id, spec.data ?? []);
   const templates = await client.entities.getOrCreateFolder(project.id, 'Templates');
   const queues: SeededQueue[] = [];
   for (const queue of spec.queues) {
@@ -107,7 +131,14 @@ export async function seedChallenge(
     ]);
     queues.push({ name: queue.name, evaluationId: evaluation.id, templateId });
   }
-  return { organizer, projectId: project.id, outputRootId, queues };
+  return {
+    organizer,
+    projectId: project.id,
+    outputRootId,
+    ...(organizersTeamId === undefined ? {} : { organizersTeamId }),
+    data,
+    queues,
+  };
 }
 
 /** Lets `principalIds` (participants, a team) submit to the queue. */

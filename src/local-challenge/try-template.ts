@@ -15,6 +15,7 @@ import { localConfig, startLocalOrchestrator, type LocalOrchestrator } from './l
 import { ProgressBoard, type BoardOutput, type BoardRow } from './progress-board.js';
 import { startReachablePlatform, type ReachablePlatform } from './reachable-platform.js';
 import { allMessages, type ReceivedMessage } from './received-messages.js';
+import { parseDataOptions } from './organizer-data.js';
 import { clientAs, seedChallenge, type TemplateArchive } from './seed-challenge.js';
 import { watchUntilFinished } from './watch.js';
 import { zipDirectory } from './zip-directory.js';
@@ -27,6 +28,8 @@ export interface TryOptions {
   submission?: string;
   /** …or a Docker image, repository@sha256:digest. */
   dockerImage?: string;
+  /** `--data name=file` as given: the organizer's files, uploaded before the template. */
+  data?: readonly string[];
   envFile?: string;
   /** Where everything goes (default: a new directory under the system temp dir). */
   outputDir?: string;
@@ -37,6 +40,10 @@ export interface TryOptions {
 }
 
 export interface TryResult {
+  /** The organizer's `--data` files on the trial platform: name → synId (the same on every run). */
+  data: Record<string, string>;
+  /** The organizers team (the organizer is its member), for steps that share results with a team. */
+  organizersTeamId: string;
   submissionId: string;
   status: string;
   succeeded: boolean;
@@ -53,6 +60,9 @@ export interface TryResult {
   /** Set when the watch ended before the submission finished. */
   unfinished?: 'timed out' | 'interrupted';
 }
+
+/** The team `try` makes with the organizer as its only member. */
+export const ORGANIZERS_TEAM = 'Template trial organizers';
 
 async function templateArchive(template: string): Promise<TemplateArchive> {
   if (/^https?:\/\//i.test(template)) return { url: template };
@@ -98,6 +108,7 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
     throw new UsageError(`--submission ${options.submission}: no such file.`);
   }
   const docker = options.dockerImage === undefined ? undefined : dockerSubmission(options.dockerImage);
+  const data = parseDataOptions(options.data ?? []);
   const archive = await templateArchive(options.template);
   const outputDir = resolve(
     options.outputDir ?? (await mkdtemp(join(tmpdir(), 'synapse-orchestrator-try-'))),
@@ -141,10 +152,13 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
     const challenge = await seedChallenge(admin, url, {
       organizerUserName: 'organizer',
       projectName: 'Template trial',
+      organizersTeamName: ORGANIZERS_TEAM,
+      data,
       queues: [{ name: 'submission queue', archive, rootTemplate: options.rootTemplate }],
     });
     const queue = challenge.queues[0];
-    if (queue === undefined) throw new Error('the trial queue was not created');
+    if (queue === undefined || challenge.organizersTeamId === undefined)
+      throw new Error('the trial queue or the organizers team was not created');
     const participant = await admin.createUser({
       userName: 'participant',
       firstName: 'Pat',
@@ -208,6 +222,8 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
     const messages: ReceivedMessage[] = await allMessages(admin);
     const view = row.view;
     return {
+      data: challenge.data,
+      organizersTeamId: challenge.organizersTeamId,
       submissionId: submission.id,
       status: view?.status ?? 'RECEIVED',
       succeeded: view?.succeeded ?? false,

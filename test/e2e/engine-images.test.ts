@@ -12,8 +12,9 @@ import { afterAll, expect, it } from 'vitest';
 import { describeWithDocker } from '../support/docker.js';
 import { FIXTURES } from '../support/paths.js';
 
-const CWLTOOL_IMAGE = 'local/cwl-engine:1';
-const TOIL_IMAGE = 'local/cwl-engine:toil';
+const CWLTOOL_IMAGE = 'local/cwl-engine:2';
+const TOIL_IMAGE = 'local/cwl-engine:2-toil';
+const STEP_IMAGE = 'local/busybox:1';
 const SOCKET = '/var/run/docker.sock';
 const FAKE_TOKEN = 'fake-token-value';
 
@@ -92,6 +93,41 @@ describeWithDocker('the CWL engine images', () => {
     expect(run.status, `${run.stderr}\n(missing? run scripts/build-engine-images.sh)`).toBe(0);
     expect(run.stdout).toMatch(version);
   });
+
+  // SWO's engine image has Python's docker module, and tools without a DockerRequirement (Sage's
+  // model-to-data templates) use it to start the participant's container beside the engine.
+  it.each([CWLTOOL_IMAGE, TOIL_IMAGE])(
+    '%s: python3 imports docker and drives the engine through the socket mounted as the orchestrator mounts it',
+    async (image) => {
+      const script = [
+        'import docker',
+        'client = docker.from_env()',
+        'print("api", client.version()["ApiVersion"])',
+        `print("image", client.images.get("${STEP_IMAGE}").id)`,
+        `out = client.containers.run("${STEP_IMAGE}", ["echo", "hello from a sibling"], remove=True)`,
+        'print(out.decode().strip())',
+      ].join('\n');
+      const run = await docker([
+        'run',
+        '--rm',
+        '--init',
+        '-v',
+        `${SOCKET}:${SOCKET}`,
+        '-e',
+        `DOCKER_HOST=unix://${SOCKET}`,
+        image,
+        'python3',
+        '-c',
+        script,
+      ]);
+
+      expect(run.status, run.stderr).toBe(0);
+      const stepImage = await engine.getImage(STEP_IMAGE).inspect();
+      expect(run.stdout).toMatch(/^api 1\.\d+$/m);
+      expect(run.stdout).toContain(`image ${stepImage.Id}`);
+      expect(run.stdout).toContain('hello from a sibling');
+    },
+  );
 
   it(
     'runs the two-step fixture with cwltool, its steps as sibling containers',

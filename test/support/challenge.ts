@@ -19,8 +19,8 @@ import type { SubmissionStatus, Team } from '../../src/synapse/types.js';
 import { FAST_RETRY, startTestPlatform, type TestPlatform } from './platform.js';
 import { productLogStream } from './cli.js';
 
-export const ENGINE_IMAGE = 'local/cwl-engine:1';
-export const TOIL_ENGINE_IMAGE = 'local/cwl-engine:toil';
+export const ENGINE_IMAGE = 'local/cwl-engine:2';
+export const TOIL_ENGINE_IMAGE = 'local/cwl-engine:2-toil';
 export const STEP_IMAGE = 'local/busybox:1';
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'workflows');
 

@@ -199,6 +199,26 @@ describeWithDocker('try', () => {
     expect(noRoot.status).toBe(2);
     expect(noRoot.stderr).toContain("required option '--root <path>' not specified");
 
+    const withData = (...data: string[]) =>
+      attempt([
+        '--template',
+        TEMPLATE,
+        '--root',
+        'score.cwl',
+        '--submission',
+        GOOD,
+        ...data.flatMap((value) => ['--data', value]),
+      ]);
+    const noEquals = await withData('goldstandard');
+    expect(noEquals.status).toBe(2);
+    expect(noEquals.stderr).toContain('--data goldstandard: give name=file');
+    const noData = await withData(`goldstandard=${join(scratch, 'nope.csv')}`);
+    expect(noData.status).toBe(2);
+    expect(noData.stderr).toContain(`--data goldstandard=${join(scratch, 'nope.csv')}: no such file`);
+    const twice = await withData(`gs=${GOOD}`, `gs=${GOOD}`);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toContain(`--data gs=${GOOD}: the name gs is given twice`);
+
     expect(existsSync(output)).toBe(false);
   });
 });
