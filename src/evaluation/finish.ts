@@ -11,6 +11,7 @@ import { submissionLogger } from '../logging/logger.js';
 import type { Submission } from '../synapse/types.js';
 import { ANNOTATIONS, doubleAnnotation, longAnnotation, stringAnnotation } from './annotations.js';
 import type { RunContext } from './context.js';
+import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-reason.js';
 import { forgetStartedMessage, startedMessageSettled } from './started-message.js';
 import { JobDirectory } from './job-directory.js';
 import { finishFollowing, logPathOf, uploadJobLog } from './job-logs.js';
@@ -38,9 +39,9 @@ export async function finishSubmission(
     evaluationId: submission.evaluationId,
   });
   const succeeded = outcome.kind === 'succeeded';
-  const reason = failureReason(outcome);
   const shared = ctx.config.results.shareImmediately;
   const finalStatus = succeeded ? ctx.stage.succeeded : ctx.stage.failed;
+  const logPath = job.jobName === undefined ? undefined : logPathOf(ctx, job.jobName);
 
   // 1. The final logs, after the container's last line.
   let truncated = false;
@@ -64,6 +65,23 @@ export async function finishSubmission(
     }
   }
 
+  // The failing step's own words (an error annotation it wrote, else its last output), for the reason.
+  let stepErrors: StepErrors = {};
+  if (outcome.kind === 'failed') {
+    stepErrors = await findStepErrors(ctx.client, submission.id, logPath, shared, log);
+    if (stepErrors.inReason !== undefined) {
+      log.info("Found the workflow's own error", {
+        source: stepErrors.inReason.source,
+        ...(stepErrors.inReason.source === 'annotation'
+          ? { annotation: stepErrors.inReason.name }
+          : { step: stepErrors.inReason.step ?? '(unnamed)' }),
+      });
+    }
+  }
+  const generalReason = failureReason(outcome);
+  const reason =
+    generalReason === undefined ? undefined : reasonWithStepError(generalReason, stepErrors.inReason);
+
   // 2. The participant's message (once, even when this final step is retried).
   const kind = messageKindFor(outcome);
   let notified = false;
@@ -72,11 +90,20 @@ export async function finishSubmission(
     if (job.jobName !== undefined) await startedMessageSettled(ctx, job.jobName);
     try {
       const logTail =
-        shared && job.jobName !== undefined ? await readLogTail(logPathOf(ctx, job.jobName)) : undefined;
+        shared && logPath !== undefined && stepErrors.inMessage === undefined
+          ? await readLogTail(logPath)
+          : undefined;
       const checkOutbox = job.jobName === undefined || !ctx.startedHere.has(job.jobName);
       const result = await ctx.notifier.send(
         kind,
-        { submission, logFolderId: job.logFolderId, outcome, logTail, finalStatus },
+        {
+          submission,
+          logFolderId: job.logFolderId,
+          outcome,
+          logTail,
+          stepError: stepErrors.inMessage,
+          finalStatus,
+        },
         checkOutbox,
       );
       notified = result !== 'masked';
