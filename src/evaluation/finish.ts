@@ -15,6 +15,7 @@ import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-
 import { forgetStartedMessage, startedMessageSettled } from './started-message.js';
 import { JobDirectory } from './job-directory.js';
 import { finishFollowing, logPathOf, uploadJobLog } from './job-logs.js';
+import { describeLostRight, diagnoseLostRight } from './lost-rights.js';
 import { readLogTail } from './logs/tail.js';
 import { messageKindFor } from './notifications.js';
 import { failureReason, pipelineProblem, statusDescription, type Outcome } from './outcome.js';
@@ -55,12 +56,7 @@ export async function finishSubmission(
         truncated = result?.truncated ?? false;
       } catch (error) {
         log.error('Could not upload the final log', { error: (error as Error).message });
-        ctx.alerts.report({
-          key: `log-upload:${submission.id}`,
-          subject: 'Submission Pipeline Failed',
-          submissionId: submission.id,
-          body: `The final log of submission ${submission.id} (evaluation queue ${submission.evaluationId}) could not be uploaded: ${(error as Error).message}\nThe full log stays in the job directory only when KEEP_FAILED_JOB_DIRS=true.`,
-        });
+        await reportFinalUploadFailure(ctx, submission, job.logFolderId, error);
       }
     }
   }
@@ -169,6 +165,43 @@ export async function finishSubmission(
     });
   }
   return result.applied;
+}
+
+/**
+ * Tells the organizers that the final log could not be stored. A 403 is told apart: the account lost a
+ * right on the folder (a workflow step can take it away), named with the folder and what to change.
+ */
+async function reportFinalUploadFailure(
+  ctx: RunContext,
+  submission: Submission,
+  folderId: string,
+  error: unknown,
+): Promise<void> {
+  const what = `The final log of submission ${submission.id} (evaluation queue ${submission.evaluationId}) could not be uploaded`;
+  const kept = 'The full log stays in the job directory only when KEEP_FAILED_JOB_DIRS=true.';
+  const lost = await diagnoseLostRight(ctx.client, error, folderId);
+  if (lost === undefined) {
+    ctx.alerts.report({
+      key: `log-upload:${submission.id}`,
+      subject: 'Submission Pipeline Failed',
+      submissionId: submission.id,
+      body: `${what}: ${(error as Error).message}\n${kept}`,
+    });
+    return;
+  }
+  ctx.alerts.report({
+    // One problem per queue and right: a template that does this does it to every submission.
+    key: `lost-right:${submission.evaluationId}:${lost.right}`,
+    subject: 'Submission Pipeline Failed',
+    submissionId: submission.id,
+    body: [
+      `${what}: ${(error as Error).message}`,
+      '',
+      describeLostRight(lost),
+      '',
+      `The submission was finished all the same (status, message and clean-up); only its final log is missing from folder ${folderId}. ${kept}`,
+    ].join('\n'),
+  });
 }
 
 /** Removes the job's containers (engine and steps) and its directory; keeps a failed job's when configured. */
