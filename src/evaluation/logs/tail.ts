@@ -1,5 +1,6 @@
 /** The last lines of a log file, read from its end only (the log may be gigabytes). */
 import { open } from 'node:fs/promises';
+import { redactText } from '../../logging/redact.js';
 import { parseLogFileLine } from './follower.js';
 
 /** Colour and cursor codes (cwltool colours its log lines); meaningless in a message. */
@@ -33,6 +34,7 @@ export async function readLastLines(path: string, maxBytes: number): Promise<str
   }
 }
 
+/** The last lines as a failure message quotes them: at most maxLines and maxChars, secrets redacted. */
 export async function readLogTail(
   path: string,
   maxLines = 20,
@@ -40,9 +42,11 @@ export async function readLogTail(
 ): Promise<string | undefined> {
   const lines = await readLastLines(path, maxChars * 4);
   if (lines === undefined) return undefined;
-  const tail = lines
-    .filter((line) => line.length > 0)
-    .slice(-maxLines)
-    .join('\n');
+  const tail = redactText(
+    lines
+      .filter((line) => line.length > 0)
+      .slice(-maxLines)
+      .join('\n'),
+  );
   return tail.length > maxChars ? tail.slice(tail.length - maxChars) : tail;
 }
