@@ -14,7 +14,7 @@ import type { RunContext } from './context.js';
 import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-reason.js';
 import { forgetStartedMessage, startedMessageSettled } from './started-message.js';
 import { JobDirectory } from './job-directory.js';
-import { finishFollowing, logPathOf, uploadJobLog } from './job-logs.js';
+import { finishFollowing, keepUnuploadedLog, logPathOf, uploadJobLog } from './job-logs.js';
 import { describeLostRight, diagnoseLostRight } from './lost-rights.js';
 import { readLogTail } from './logs/tail.js';
 import { messageKindFor } from './notifications.js';
@@ -47,6 +47,7 @@ export async function finishSubmission(
   // 1. The final logs, after the container's last line.
   let truncated = false;
   let uploaded = false;
+  let uploadError: unknown;
   if (job.jobName !== undefined) {
     await finishFollowing(ctx, job.jobName);
     if (job.logFolderId !== undefined) {
@@ -56,7 +57,7 @@ export async function finishSubmission(
         truncated = result?.truncated ?? false;
       } catch (error) {
         log.error('Could not upload the final log', { error: (error as Error).message });
-        await reportFinalUploadFailure(ctx, submission, job.logFolderId, error);
+        uploadError = error;
       }
     }
   }
@@ -146,7 +147,12 @@ export async function finishSubmission(
     });
   }
 
-  // 4. Nothing of the job left behind.
+  // 4. Nothing of the job left behind, except a log that could not be uploaded: that is kept, and the
+  // organizers are told where (after the final status, so a retried finish uploads and reports again).
+  if (uploadError !== undefined && job.jobName !== undefined && job.logFolderId !== undefined) {
+    const kept = await keepUnuploadedLog(ctx, job.jobName, submission.id);
+    await reportFinalUploadFailure(ctx, submission, job.logFolderId, uploadError, kept);
+  }
   await cleanUpJob(ctx, job.jobName, !succeeded);
   ctx.finalMessageSent.delete(submission.id);
 
@@ -176,9 +182,13 @@ async function reportFinalUploadFailure(
   submission: Submission,
   folderId: string,
   error: unknown,
+  keptAt: string | undefined,
 ): Promise<void> {
   const what = `The final log of submission ${submission.id} (evaluation queue ${submission.evaluationId}) could not be uploaded`;
-  const kept = 'The full log stays in the job directory only when KEEP_FAILED_JOB_DIRS=true.';
+  const kept =
+    keptAt === undefined
+      ? "The log could not be kept either (see the orchestrator's own log)."
+      : `The log is kept on the Docker host at ${keptAt} (every log that cannot be uploaded goes to that directory); remove it when done.`;
   const lost = await diagnoseLostRight(ctx.client, error, folderId);
   if (lost === undefined) {
     ctx.alerts.report({

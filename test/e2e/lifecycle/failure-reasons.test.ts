@@ -5,6 +5,7 @@
  * submission folder: the organizers are told which right, on which folder, for which account, and the
  * submission still ends with its status written.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ANNOTATIONS, readString } from '../../../src/evaluation/annotations.js';
@@ -151,6 +152,12 @@ describeWithDocker("a failed workflow's reason, in the failing step's words", ()
     );
     expect(alert?.body).toContain(`it lacks CREATE, UPDATE`);
     expect(alert?.body).toContain(`Folder ${folder} now has permissions of its own`);
+    // Nothing lost: the log that could not be stored is kept in the work directory, and the alert says where.
+    const kept = join(orchestrator.workDir, 'unuploaded-logs', `${id}_logs.txt`);
+    expect(alert?.body).toContain(`The log is kept on the Docker host at ${kept}`);
+    expect(readFileSync(kept, 'utf8')).toContain(
+      `set-permissions: ${ownerId} now has READ, DOWNLOAD on ${folder}`,
+    );
     // The participant heard the ending, and nothing of the job is left.
     expect((await messagesAbout(challenge, id)).map((m) => m.subject)).toEqual(
       expect.arrayContaining([expect.stringMatching(/finished/)]),
@@ -158,5 +165,6 @@ describeWithDocker("a failed workflow's reason, in the failing step's words", ()
     expect(await containersOf(orchestrator.config.orchestratorId, `${orchestrator.workDir}/jobs/`)).toEqual(
       [],
     );
+    expect(readdirSync(join(orchestrator.workDir, 'jobs'))).toEqual([]);
   }, 120_000);
 });
