@@ -11,9 +11,11 @@ import { submissionLogger } from '../logging/logger.js';
 import type { Submission } from '../synapse/types.js';
 import { ANNOTATIONS, doubleAnnotation, longAnnotation, stringAnnotation } from './annotations.js';
 import type { RunContext } from './context.js';
+import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-reason.js';
 import { forgetStartedMessage, startedMessageSettled } from './started-message.js';
 import { JobDirectory } from './job-directory.js';
-import { finishFollowing, logPathOf, uploadJobLog } from './job-logs.js';
+import { finishFollowing, keepUnuploadedLog, logPathOf, uploadJobLog } from './job-logs.js';
+import { describeLostRight, diagnoseLostRight } from './lost-rights.js';
 import { readLogTail } from './logs/tail.js';
 import { messageKindFor } from './notifications.js';
 import { failureReason, pipelineProblem, statusDescription, type Outcome } from './outcome.js';
@@ -38,13 +40,14 @@ export async function finishSubmission(
     evaluationId: submission.evaluationId,
   });
   const succeeded = outcome.kind === 'succeeded';
-  const reason = failureReason(outcome);
   const shared = ctx.config.results.shareImmediately;
   const finalStatus = succeeded ? ctx.stage.succeeded : ctx.stage.failed;
+  const logPath = job.jobName === undefined ? undefined : logPathOf(ctx, job.jobName);
 
   // 1. The final logs, after the container's last line.
   let truncated = false;
   let uploaded = false;
+  let uploadError: unknown;
   if (job.jobName !== undefined) {
     await finishFollowing(ctx, job.jobName);
     if (job.logFolderId !== undefined) {
@@ -54,15 +57,27 @@ export async function finishSubmission(
         truncated = result?.truncated ?? false;
       } catch (error) {
         log.error('Could not upload the final log', { error: (error as Error).message });
-        ctx.alerts.report({
-          key: `log-upload:${submission.id}`,
-          subject: 'Submission Pipeline Failed',
-          submissionId: submission.id,
-          body: `The final log of submission ${submission.id} (evaluation queue ${submission.evaluationId}) could not be uploaded: ${(error as Error).message}\nThe full log stays in the job directory only when KEEP_FAILED_JOB_DIRS=true.`,
-        });
+        uploadError = error;
       }
     }
   }
+
+  // The failing step's own words (an error annotation it wrote, else its last output), for the reason.
+  let stepErrors: StepErrors = {};
+  if (outcome.kind === 'failed') {
+    stepErrors = await findStepErrors(ctx.client, submission.id, logPath, shared, log);
+    if (stepErrors.inReason !== undefined) {
+      log.info("Found the workflow's own error", {
+        source: stepErrors.inReason.source,
+        ...(stepErrors.inReason.source === 'annotation'
+          ? { annotation: stepErrors.inReason.name }
+          : { step: stepErrors.inReason.step ?? '(unnamed)' }),
+      });
+    }
+  }
+  const generalReason = failureReason(outcome);
+  const reason =
+    generalReason === undefined ? undefined : reasonWithStepError(generalReason, stepErrors.inReason);
 
   // 2. The participant's message (once, even when this final step is retried).
   const kind = messageKindFor(outcome);
@@ -72,11 +87,20 @@ export async function finishSubmission(
     if (job.jobName !== undefined) await startedMessageSettled(ctx, job.jobName);
     try {
       const logTail =
-        shared && job.jobName !== undefined ? await readLogTail(logPathOf(ctx, job.jobName)) : undefined;
+        shared && logPath !== undefined && stepErrors.inMessage === undefined
+          ? await readLogTail(logPath)
+          : undefined;
       const checkOutbox = job.jobName === undefined || !ctx.startedHere.has(job.jobName);
       const result = await ctx.notifier.send(
         kind,
-        { submission, logFolderId: job.logFolderId, outcome, logTail, finalStatus },
+        {
+          submission,
+          logFolderId: job.logFolderId,
+          outcome,
+          logTail,
+          stepError: stepErrors.inMessage,
+          finalStatus,
+        },
         checkOutbox,
       );
       notified = result !== 'masked';
@@ -123,7 +147,12 @@ export async function finishSubmission(
     });
   }
 
-  // 4. Nothing of the job left behind.
+  // 4. Nothing of the job left behind, except a log that could not be uploaded: that is kept, and the
+  // organizers are told where (after the final status, so a retried finish uploads and reports again).
+  if (uploadError !== undefined && job.jobName !== undefined && job.logFolderId !== undefined) {
+    const kept = await keepUnuploadedLog(ctx, job.jobName, submission.id);
+    await reportFinalUploadFailure(ctx, submission, job.logFolderId, uploadError, kept);
+  }
   await cleanUpJob(ctx, job.jobName, !succeeded);
   ctx.finalMessageSent.delete(submission.id);
 
@@ -142,6 +171,47 @@ export async function finishSubmission(
     });
   }
   return result.applied;
+}
+
+/**
+ * Tells the organizers that the final log could not be stored. A 403 is told apart: the account lost a
+ * right on the folder (a workflow step can take it away), named with the folder and what to change.
+ */
+async function reportFinalUploadFailure(
+  ctx: RunContext,
+  submission: Submission,
+  folderId: string,
+  error: unknown,
+  keptAt: string | undefined,
+): Promise<void> {
+  const what = `The final log of submission ${submission.id} (evaluation queue ${submission.evaluationId}) could not be uploaded`;
+  const kept =
+    keptAt === undefined
+      ? "The log could not be kept either (see the orchestrator's own log)."
+      : `The log is kept on the Docker host at ${keptAt} (every log that cannot be uploaded goes to that directory); remove it when done.`;
+  const lost = await diagnoseLostRight(ctx.client, error, folderId);
+  if (lost === undefined) {
+    ctx.alerts.report({
+      key: `log-upload:${submission.id}`,
+      subject: 'Submission Pipeline Failed',
+      submissionId: submission.id,
+      body: `${what}: ${(error as Error).message}\n${kept}`,
+    });
+    return;
+  }
+  ctx.alerts.report({
+    // One problem per queue and right: a template that does this does it to every submission.
+    key: `lost-right:${submission.evaluationId}:${lost.right}`,
+    subject: 'Submission Pipeline Failed',
+    submissionId: submission.id,
+    body: [
+      `${what}: ${(error as Error).message}`,
+      '',
+      describeLostRight(lost),
+      '',
+      `The submission was finished all the same (status, message and clean-up); only its final log is missing from folder ${folderId}. ${kept}`,
+    ].join('\n'),
+  });
 }
 
 /** Removes the job's containers (engine and steps) and its directory; keeps a failed job's when configured. */

@@ -1,9 +1,13 @@
 /**
  * A job's log on this side: followed live from the engine into `<job dir>/workflow.log`, uploaded as
  * `<submission>_logs.zip` to the submission's log folder (shared when SHARE_RESULTS_IMMEDIATELY, else
- * _LOCKED) when due, and once more at the end after the container stopped.
+ * _LOCKED) when due, and once more at the end after the container stopped. A log whose final upload failed
+ * is kept in `<work dir>/unuploaded-logs/` rather than removed with the job directory.
  */
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { RunContext } from './context.js';
+import { submissionFolderName } from './folders.js';
 import { JobDirectory } from './job-directory.js';
 import { LogFollower } from './logs/follower.js';
 import { uploadLog } from './logs/upload.js';
@@ -80,4 +84,42 @@ export async function uploadJobLog(
     folderId,
     maxBytes: ctx.config.logs.maxBytes,
   });
+}
+
+/** Where logs that could not be uploaded are kept, under the work directory. */
+export const UNUPLOADED_LOGS_DIR = 'unuploaded-logs';
+
+/**
+ * Moves the job's log out of its job directory (which is about to be removed) into
+ * `<work dir>/unuploaded-logs/<submission>_logs.txt`. Returns that path as the Docker host sees it, or
+ * undefined when there was no log or it could not be moved (logged).
+ */
+export async function keepUnuploadedLog(
+  ctx: RunContext,
+  jobName: string,
+  submissionId: string,
+): Promise<string | undefined> {
+  const from = logPathOf(ctx, jobName);
+  const name = `${submissionFolderName(submissionId)}_logs.txt`;
+  const directory = join(dirname(ctx.jobRoot.local), UNUPLOADED_LOGS_DIR);
+  const to = join(directory, name);
+  try {
+    await mkdir(directory, { recursive: true });
+    try {
+      await rename(from, to);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      await copyFile(from, to);
+      await rm(from, { force: true });
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    ctx.logger.warn('Could not keep the log that was not uploaded', {
+      submissionId,
+      job: jobName,
+      error: (error as Error).message,
+    });
+    return undefined;
+  }
+  return join(dirname(ctx.jobRoot.host), UNUPLOADED_LOGS_DIR, name);
 }

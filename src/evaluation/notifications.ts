@@ -4,12 +4,15 @@
  * is the team for a team submission, else the user. Names are inserted as plain text, never through a
  * pattern replacement, so `$1` or `\` in a team name arrive unchanged.
  *
- * With SHARE_RESULTS_IMMEDIATELY=false no log content and no folder link reaches the participant.
+ * With SHARE_RESULTS_IMMEDIATELY=false no log content and no folder link reaches the participant. A failure
+ * message quotes the failing step's own error when there is one fit to show (failure-reason.ts), else the
+ * last lines of the log.
  */
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import type { SynapseClient } from '../synapse/client.js';
 import type { Submission } from '../synapse/types.js';
+import { stepErrorForMessage, type StepError } from './failure-reason.js';
 import { failureReason, type Outcome } from './outcome.js';
 
 export type MessageKind = 'started' | 'completed' | 'failed' | 'stopped' | 'timed-out';
@@ -34,8 +37,13 @@ export interface MessageDetails {
   /** The folder holding the logs (shared or locked per configuration). */
   logFolderId?: string | undefined;
   outcome?: Outcome;
-  /** The last lines of the log; only used when results are shared. */
+  /** The last lines of the log; only used when results are shared and no step error is quoted. */
   logTail?: string | undefined;
+  /**
+   * The failing step's own error (failure-reason.ts), already chosen as fit for the participant; one from
+   * the log is still quoted only when results are shared.
+   */
+  stepError?: StepError | undefined;
   /** The status the submission ends in, e.g. ACCEPTED. */
   finalStatus?: string;
 }
@@ -139,7 +147,10 @@ export class ParticipantNotifier {
         subject = `Submission ${id} failed: ${queue}`;
         lines.push(`Your submission ${id} to ${where} could not be evaluated.`);
         lines.push(`Reason: ${reasonOf(details)}`);
-        if (shared && details.logTail !== undefined && details.logTail.length > 0) {
+        const { stepError } = details;
+        if (stepError !== undefined && (stepError.source === 'annotation' ? !stepError.isPrivate : shared)) {
+          lines.push('', stepErrorForMessage(stepError));
+        } else if (shared && details.logTail !== undefined && details.logTail.length > 0) {
           lines.push('', 'The last lines of its log:', details.logTail);
         }
         if (logs !== undefined) lines.push('', `The full logs are in ${logs}`);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readLogTail } from '../../../src/evaluation/logs/tail.js';
+import { clearRegisteredSecrets, registerSecret } from '../../../src/logging/redact.js';
 
 describe('readLogTail', () => {
   it('keeps the last lines, drops the stream/timestamp prefix and colour codes', async () => {
@@ -16,6 +17,21 @@ describe('readLogTail', () => {
     writeFileSync(path, `${lines.join('\n')}\n`);
     const tail = await readLogTail(path, 3);
     expect(tail).toBe('line 48\nline 49\nWARNING permanentFail');
+  });
+
+  it('redacts secrets (a registered token, a credentials line)', async () => {
+    registerSecret('a-registered-secret-token');
+    try {
+      const path = join(mkdtempSync(join(tmpdir(), 'tail-')), 'workflow.log');
+      writeFileSync(
+        path,
+        'STDERR 2026-11-21T10:00:00.000000000Z using a-registered-secret-token\n' +
+          'STDERR 2026-11-21T10:00:01.000000000Z authtoken=abcdef123456\n',
+      );
+      expect(await readLogTail(path)).toBe('using [REDACTED]\nauthtoken=[REDACTED]');
+    } finally {
+      clearRegisteredSecrets();
+    }
   });
 
   it('is undefined for a missing log', async () => {
