@@ -229,6 +229,35 @@ export function startNewVersion(entity: StoredEntity, label: string | undefined)
   entity.isLatestVersion = true;
 }
 
+/**
+ * Deletes one version of a FileEntity (syn.delete(entity, version=n)). Deleting the current version makes
+ * the previous one current; the only version cannot be deleted (the entity itself is deleted instead).
+ */
+export function deleteVersion(entity: StoredEntity, version: number): void {
+  const earlier = entity.previousVersions ?? [];
+  const current = entity.versionNumber ?? 1;
+  if (version !== current && !earlier.some((v) => v.versionNumber === version)) {
+    throw notFound(`Entity ${entity.id} has no version ${version}.`);
+  }
+  if (earlier.length === 0) {
+    throw badRequest(`Cannot delete the only version of entity ${entity.id}; delete the entity instead.`);
+  }
+  if (version !== current) {
+    entity.previousVersions = earlier.filter((v) => v.versionNumber !== version);
+    return;
+  }
+  const previous = earlier[earlier.length - 1] as (typeof earlier)[number];
+  entity.previousVersions = earlier.slice(0, -1);
+  entity.versionNumber = previous.versionNumber;
+  entity.versionLabel = previous.versionLabel ?? String(previous.versionNumber);
+  entity.dataFileHandleId = previous.dataFileHandleId;
+  entity.modifiedOn = previous.modifiedOn;
+  if (previous.modifiedBy !== undefined) entity.modifiedBy = previous.modifiedBy;
+  if (previous.activityId === undefined) Reflect.deleteProperty(entity, 'activityId');
+  else entity.activityId = previous.activityId;
+  Reflect.deleteProperty(entity, 'versionComment');
+}
+
 /** A version number from a path, or 400. */
 export function parseVersion(raw: string): number {
   if (!/^\d+$/.test(raw)) throw badRequest(`Invalid version number: ${raw}`);

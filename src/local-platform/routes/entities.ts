@@ -23,6 +23,7 @@ import {
   fileHandlesOf,
   normalizeEntityId,
   optionalString,
+  deleteVersion,
   parseVersion,
   readableEntity,
   requireBody,
@@ -229,6 +230,20 @@ function registerCrud(app: Parameters<RouteModule>[0], { store }: PlatformContex
     });
     return reply.code(204).send();
   });
+
+  app.delete<{ Params: { id: string; version: string } }>(
+    '/repo/v1/entity/:id/version/:version',
+    (request, reply) => {
+      const id = normalizeEntityId(request.params.id);
+      const entity = requireEntity(store.state, id);
+      requireEntityAccess(store.state, id, request.principalId, 'DELETE');
+      const version = parseVersion(request.params.version);
+      store.change(() => {
+        deleteVersion(entity, version);
+      });
+      return reply.code(204).send();
+    },
+  );
 }
 
 function registerNavigation(app: Parameters<RouteModule>[0], { store }: PlatformContext): void {

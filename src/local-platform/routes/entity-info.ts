@@ -1,8 +1,8 @@
 /**
  * Local platform routes: what clients read about an entity besides the entity itself. Its bundle
  * (POST /entity/{id}/bundle2 and /entity/{id}/version/{n}/bundle2, every EntityBundleRequest flag the
- * platform can answer), its path from the root, its versions, the caller's permissions on it, and the
- * evaluation queues it is the content source of.
+ * platform can answer), its header (GET /entity/{id}/type), its path from the root, its versions, the
+ * caller's permissions on it, and the evaluation queues it is the content source of.
  */
 import { CONCRETE, type EntityHeader, type Evaluation } from '../../synapse/types.js';
 import type { RouteModule } from '../context.js';
@@ -140,6 +140,10 @@ export const registerEntityInfoRoutes: RouteModule = (app, { store }) => {
       const entity = readableEntity(store.state, request.params.id, request.principalId);
       return paginate(versionsOf(store.state, entity), parsePage(request.query));
     },
+  );
+
+  app.get<IdParams>('/repo/v1/entity/:id/type', (request) =>
+    entityHeader(store.state, readableEntity(store.state, request.params.id, request.principalId)),
   );
 
   app.get<IdParams>('/repo/v1/entity/:id/path', (request) =>

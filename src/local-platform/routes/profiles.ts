@@ -1,4 +1,8 @@
-/** Local platform routes: who am I, other users' profiles and bundles, teams and a user's teams. */
+/**
+ * Local platform routes: who am I, other users' profiles and bundles, teams and a user's teams, and the
+ * name lookups clients make when given a name instead of an id (GET /userGroupHeaders?prefix=,
+ * GET /teams?fragment=).
+ */
 import type { RouteModule } from '../context.js';
 import { badRequest, notFound } from '../errors.js';
 import type { PlatformState } from '../state.js';
@@ -29,6 +33,26 @@ function publicProfile(state: PlatformState, principalId: string) {
   return visible;
 }
 
+const startsWith = (value: string | undefined, prefix: string) =>
+  value !== undefined && value.toLowerCase().startsWith(prefix.toLowerCase());
+
+/** Users and teams whose name (or a user's first or last name) starts with the prefix. */
+function userGroupHeaders(state: PlatformState, prefix: string) {
+  const users = Object.values(state.users)
+    .filter((u) => [u.userName, u.firstName, u.lastName].some((name) => startsWith(name, prefix)))
+    .map((u) => ({
+      ownerId: u.ownerId,
+      userName: u.userName,
+      ...(u.firstName === undefined ? {} : { firstName: u.firstName }),
+      ...(u.lastName === undefined ? {} : { lastName: u.lastName }),
+      isIndividual: true,
+    }));
+  const teams = Object.values(state.teams)
+    .filter((team) => startsWith(team.name, prefix))
+    .map((team) => ({ ownerId: team.id, userName: team.name, isIndividual: false }));
+  return [...users, ...teams].sort((a, b) => a.userName.localeCompare(b.userName));
+}
+
 export const registerProfileRoutes: RouteModule = (app, { store }) => {
   app.get('/repo/v1/userProfile', (request) => ownProfile(store.state, request.principalId));
   // synapseclient's login asks with a trailing slash: the same question.
@@ -43,6 +67,28 @@ export const registerProfileRoutes: RouteModule = (app, { store }) => {
     if (team === undefined) throw notFound(`Team does not exist: ${request.params.id}`);
     const { members: _members, ...visible } = team;
     return visible;
+  });
+
+  // synapseclient resolves a user or team name this way (getUserProfile('name'), setPermissions(e, 'name')).
+  app.get<{ Querystring: PageQuery & { prefix?: string } }>('/repo/v1/userGroupHeaders', (request) => {
+    const prefix = request.query.prefix ?? '';
+    const { limit, offset } = parsePage({ limit: request.query.limit ?? '10', offset: request.query.offset });
+    const all = userGroupHeaders(store.state, prefix);
+    return {
+      prefixFilter: prefix,
+      totalNumberOfResults: all.length,
+      children: all.slice(offset, offset + limit),
+    };
+  });
+
+  // getTeam('name'): teams whose name starts with the fragment.
+  app.get<{ Querystring: PageQuery & { fragment?: string } }>('/repo/v1/teams', (request) => {
+    const fragment = request.query.fragment ?? '';
+    const teams = Object.values(store.state.teams)
+      .filter((team) => startsWith(team.name, fragment))
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .map(({ members: _members, ...visible }) => visible);
+    return paginate(teams, parsePage(request.query));
   });
 
   // The teams a principal belongs to: none for a team or an unknown principal.

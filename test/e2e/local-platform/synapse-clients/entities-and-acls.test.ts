@@ -229,6 +229,51 @@ describe('paths and permissions', () => {
   });
 });
 
+describe('names instead of ids', () => {
+  it('getUserProfile(name), setPermissions(entity, name): /userGroupHeaders?prefix= finds users and teams', async () => {
+    const alice = await f.org.rest<{ prefixFilter: string; children: Record<string, unknown>[] }>(
+      'GET',
+      'repo',
+      '/userGroupHeaders?prefix=ali&limit=20&offset=0',
+    );
+    expect(alice.status).toBe(200);
+    expect(alice.data.prefixFilter).toBe('ali');
+    expect(alice.data.children).toEqual([
+      { ownerId: f.alice.ownerId, userName: 'alice', firstName: 'Alice', isIndividual: true },
+    ]);
+    const team = await f.org.rest<{ children: Record<string, unknown>[] }>(
+      'GET',
+      'repo',
+      '/userGroupHeaders?prefix=team',
+    );
+    expect(team.data.children).toEqual([
+      { ownerId: f.team.id, userName: 'Team Rocket', isIndividual: false },
+    ]);
+  });
+
+  it('getTeam(name): /teams?fragment= pages the teams whose name starts with it', async () => {
+    const found = await f.org.rest<PaginatedResults<Team>>(
+      'GET',
+      'repo',
+      '/teams?fragment=Team+Rocket&limit=20&offset=0',
+    );
+    expect(found.status).toBe(200);
+    expect(found.data.results.map((t) => t.id)).toEqual([f.team.id]);
+    const none = await f.org.rest<PaginatedResults<Team>>('GET', 'repo', '/teams?fragment=Nobody');
+    expect(none.data.results).toEqual([]);
+  });
+
+  it('GET /entity/{id}/type is the entity’s header', async () => {
+    const header = await f.org.rest<EntityHeader>('GET', 'repo', `/entity/${file.id}/type`);
+    expect(header.status).toBe(200);
+    expect(header.data).toMatchObject({
+      id: file.id,
+      name: 'table.csv',
+      type: 'org.sagebionetworks.repo.model.FileEntity',
+    });
+  });
+});
+
 describe('upload destinations', () => {
   it('the default one, the per-location form, and 404 for a storage location the platform does not have', async () => {
     const expected = {

@@ -133,6 +133,28 @@ describe('challengeutils annotate_submission (the workflow’s annotate step)', 
   });
 });
 
+describe('syn.delete(submission) (challengeutils delete_submission)', () => {
+  it('needs DELETE_SUBMISSION on the queue; then the submission and its status are gone', async () => {
+    const file = await participantFile('mistake.csv');
+    const submitted = await f.participant.rest<Submission>(
+      'POST',
+      'repo',
+      `/evaluation/submission?etag=${file.etag}`,
+      {
+        evaluationId: f.queue.id,
+        entityId: file.id,
+        versionNumber: 1,
+        teamId: null,
+      },
+    );
+    const path = `/evaluation/submission/${submitted.data.id}`;
+    expect((await f.participant.rest('DELETE', 'repo', path)).status).toBe(403);
+    expect((await f.org.rest('DELETE', 'repo', path)).status).toBe(204);
+    expect((await f.org.rest('GET', 'repo', path)).status).toBe(404);
+    expect((await f.org.rest('GET', 'repo', `${path}/status`)).status).toBe(404);
+  });
+});
+
 describe('syn.sendMessage(userIds, subject, body)', () => {
   it('uploads the body with storageLocationId null and empty JSON bodies, then sends it', async () => {
     const body = Buffer.from('Your submission scored 0.75');

@@ -225,6 +225,19 @@ describe('syn.store(File(path, parent=...), used=..., executed=...)', () => {
     expect(now.data.id).toBe(activity.id);
   });
 
+  it('syn.delete(entity, version=2): the previous version is current again, with its file and provenance', async () => {
+    const removed = await f.org.rest('DELETE', 'repo', `/entity/${file.id}/version/2`);
+    expect(removed.status).toBe(204);
+    const current = await f.org.rest<Entity>('GET', 'repo', `/entity/${file.id}`);
+    expect(current.data).toMatchObject({ versionNumber: 1, dataFileHandleId: firstHandle.id });
+    expect((await f.org.rest<Activity>('GET', 'repo', `/entity/${file.id}/generatedBy`)).data.id).toBe(
+      activity.id,
+    );
+    const only = await f.org.rest<{ reason: string }>('DELETE', 'repo', `/entity/${file.id}/version/1`);
+    expect(only.status).toBe(400);
+    expect(only.data.reason).toMatch(/only version/);
+  });
+
   it('syn.delete(entity): DELETE with an empty JSON body answers 204, and the entity is gone', async () => {
     const removed = await f.org.rest('DELETE', 'repo', `/entity/${file.id}`);
     expect(removed.status).toBe(204);
