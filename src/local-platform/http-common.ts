@@ -49,18 +49,16 @@ export async function applyFault(
  * FST_ERR_CTP_EMPTY_JSON_BODY), anything else handed to the route as a stream.
  */
 export function configureJsonBodies(app: FastifyInstance): void {
+  // fastify's own parser (with its prototype-poisoning guards) for every body that has content.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
       done(null, undefined);
       return;
     }
-    try {
-      done(null, JSON.parse(text) as unknown);
-    } catch (error) {
-      done(new PlatformError(400, `Could not parse the JSON body: ${(error as Error).message}`), undefined);
-    }
+    void parseJson(request, text, done);
   });
   app.addContentTypeParser('*', (_request, payload, done) => {
     done(null, payload);
