@@ -43,15 +43,22 @@ export function registerLocalPlatformCommands(program: Command): void {
     .option('--data-dir <dir>', 'where its state lives (kept across restarts)', DEFAULT_LOCAL_PLATFORM_DIR)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', String(DEFAULT_LOCAL_PLATFORM_PORT))
-    .action(async (options: { dataDir: string; host: string; port: string }) => {
+    .option(
+      '--object-store-port <port>',
+      'port of the object store behind presigned URLs, on the same host (0: any free port)',
+      '0',
+    )
+    .action(async (options: { dataDir: string; host: string; port: string; objectStorePort: string }) => {
       const platform = await startLocalPlatform({
         dataDir: options.dataDir,
         host: options.host,
         port: integerOption(options.port, '--port'),
+        objectStorePort: integerOption(options.objectStorePort, '--object-store-port'),
       });
       process.stdout.write(
         `Local platform listening at ${platform.url}\n` +
           `  Synapse APIs: ${platform.url}/repo/v1, /file/v1, /auth/v1 (set SYNAPSE_ENDPOINT=${platform.url})\n` +
+          `  Object store: ${platform.objectStoreUrl} (presigned URLs)\n` +
           `  State:        ${options.dataDir}\n` +
           `  Admin token:  in ${join(options.dataDir, 'admin-token')} (for synapse-orchestrator local-admin)\n`,
       );

@@ -1,6 +1,7 @@
 /**
  * Starts the embedded local platform where workflow containers can reach it (Docker's bridge gateway),
- * so a workflow's own Synapse calls (download the submission, annotate a score) work as on Synapse.
+ * so a workflow's own Synapse calls (download the submission, annotate a score) work as on Synapse. Its
+ * object store listens on the same address (another port), so presigned URLs work from containers too.
  */
 import type Docker from 'dockerode';
 import { startLocalPlatform, type LocalPlatform } from '../local-platform/server.js';

@@ -7,8 +7,10 @@ export interface PlatformContext {
   store: PlatformStore;
   faults: FaultInjector;
   adminToken: string;
-  /** e.g. http://127.0.0.1:41234, known once the server listens (used to build presigned URLs). */
+  /** e.g. http://127.0.0.1:41234, known once the server listens. */
   baseUrl: () => string;
+  /** The object store's own origin, e.g. http://127.0.0.1:41235 (used to build presigned URLs). */
+  objectStoreUrl: () => string;
   messageLimit: { count: number; windowMs: number };
 }
 

@@ -3,9 +3,16 @@
  * exist, what a valid name is, that names are unique within a parent, how a FileEntity gets a new version,
  * and what a valid v2 annotation map is. The route modules do the HTTP; this module decides.
  */
-import { CONCRETE, ENTITY_TYPES, type AccessType, type EntityHeader } from '../synapse/types.js';
+import {
+  CONCRETE,
+  ENTITY_TYPES,
+  type AccessType,
+  type EntityHeader,
+  type FileHandle,
+} from '../synapse/types.js';
 import { badRequest, conflict, forbidden, notFound, preconditionFailed } from './errors.js';
 import { benefactorOf, canAccessEntity } from './permissions.js';
+import { entityView } from './records.js';
 import type { PlatformState, StoredEntity } from './state.js';
 
 /** Synapse's root folder: the parent of every project, named in reasons about projects. */
@@ -111,6 +118,20 @@ export function descendantsOf(state: PlatformState, id: string): string[] {
   return found;
 }
 
+/** An entity the caller may READ, by the id in a path (404 when unknown, 403 when not readable). */
+export function readableEntity(state: PlatformState, rawId: string, userId: string): StoredEntity {
+  const entity = requireEntity(state, normalizeEntityId(rawId));
+  requireEntityAccess(state, entity.id, userId, 'READ');
+  return entity;
+}
+
+/** The file handle of a FileEntity's current version (none for other types). */
+export function fileHandlesOf(state: PlatformState, entity: StoredEntity): FileHandle[] {
+  if (entity.concreteType !== CONCRETE.fileEntity || entity.dataFileHandleId === undefined) return [];
+  const handle = state.fileHandles[entity.dataFileHandleId];
+  return handle === undefined ? [] : [handle];
+}
+
 // --- names and fields
 
 /** Names are unique within a parent, across all entity types (409 otherwise). */
@@ -190,13 +211,74 @@ export function startNewVersion(entity: StoredEntity, label: string | undefined)
   if (entity.dataFileHandleId !== undefined) {
     entity.previousVersions = [
       ...(entity.previousVersions ?? []),
-      { versionNumber: current, dataFileHandleId: entity.dataFileHandleId, modifiedOn: entity.modifiedOn },
+      {
+        versionNumber: current,
+        dataFileHandleId: entity.dataFileHandleId,
+        modifiedOn: entity.modifiedOn,
+        modifiedBy: entity.modifiedBy,
+        ...(entity.versionLabel === undefined ? {} : { versionLabel: entity.versionLabel }),
+        ...(entity.activityId === undefined ? {} : { activityId: entity.activityId }),
+      },
     ];
   }
+  // A new version starts without provenance, unless the same request names one (generatedBy).
+  Reflect.deleteProperty(entity, 'activityId');
   entity.versionNumber = current + 1;
   // An unchanged label means "no label of my own": Synapse then labels the version with its number.
   entity.versionLabel = label !== undefined && label !== entity.versionLabel ? label : String(current + 1);
   entity.isLatestVersion = true;
+}
+
+/**
+ * Deletes one version of a FileEntity (syn.delete(entity, version=n)). Deleting the current version makes
+ * the previous one current; the only version cannot be deleted (the entity itself is deleted instead).
+ */
+export function deleteVersion(entity: StoredEntity, version: number): void {
+  const earlier = entity.previousVersions ?? [];
+  const current = entity.versionNumber ?? 1;
+  if (version !== current && !earlier.some((v) => v.versionNumber === version)) {
+    throw notFound(`Entity ${entity.id} has no version ${version}.`);
+  }
+  if (earlier.length === 0) {
+    throw badRequest(`Cannot delete the only version of entity ${entity.id}; delete the entity instead.`);
+  }
+  if (version !== current) {
+    entity.previousVersions = earlier.filter((v) => v.versionNumber !== version);
+    return;
+  }
+  const previous = earlier[earlier.length - 1] as (typeof earlier)[number];
+  entity.previousVersions = earlier.slice(0, -1);
+  entity.versionNumber = previous.versionNumber;
+  entity.versionLabel = previous.versionLabel ?? String(previous.versionNumber);
+  entity.dataFileHandleId = previous.dataFileHandleId;
+  entity.modifiedOn = previous.modifiedOn;
+  if (previous.modifiedBy !== undefined) entity.modifiedBy = previous.modifiedBy;
+  if (previous.activityId === undefined) Reflect.deleteProperty(entity, 'activityId');
+  else entity.activityId = previous.activityId;
+  Reflect.deleteProperty(entity, 'versionComment');
+}
+
+/** A version number from a path, or 400. */
+export function parseVersion(raw: string): number {
+  if (!/^\d+$/.test(raw)) throw badRequest(`Invalid version number: ${raw}`);
+  return Number(raw);
+}
+
+/** One version of an entity as Synapse shows it (the current one, or an earlier version of a file). */
+export function entityVersionView(entity: StoredEntity, version: number) {
+  if (version === (entity.versionNumber ?? 1)) return entityView(entity);
+  const earlier = entity.previousVersions?.find((candidate) => candidate.versionNumber === version);
+  if (earlier === undefined) throw notFound(`Entity ${entity.id} has no version ${version}.`);
+  const { versionComment: _comment, ...current } = entityView(entity);
+  return {
+    ...current,
+    dataFileHandleId: earlier.dataFileHandleId,
+    modifiedOn: earlier.modifiedOn,
+    ...(earlier.modifiedBy === undefined ? {} : { modifiedBy: earlier.modifiedBy }),
+    versionNumber: version,
+    versionLabel: earlier.versionLabel ?? String(version),
+    isLatestVersion: false,
+  };
 }
 
 // --- headers

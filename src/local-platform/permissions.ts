@@ -82,3 +82,63 @@ export function canAccessEvaluation(
 ): boolean {
   return evaluationAccess(state, evaluationId, userId).has(access);
 }
+
+/** What GET /entity/{id}/permissions (and a bundle's `permissions`) tells a user about an entity. */
+export function userEntityPermissions(
+  state: PlatformState,
+  entityId: string,
+  userId: string,
+): Record<string, boolean | number> {
+  const entity = state.entities[entityId];
+  const granted = entityAccess(state, entityId, userId);
+  const benefactor = benefactorOf(state, entityId);
+  const publicRead = (state.acls[benefactor ?? '']?.resourceAccess ?? []).some(
+    (entry) => entry.principalId === PRINCIPALS.public && entry.accessType.includes('READ'),
+  );
+  const hasOwnAcl = state.acls[entityId] !== undefined;
+  return {
+    canView: granted.has('READ'),
+    canEdit: granted.has('UPDATE'),
+    canMove: granted.has('UPDATE'),
+    canAddChild: granted.has('CREATE'),
+    // No certification here: every user counts as certified.
+    canCertifiedUserEdit: granted.has('UPDATE'),
+    canCertifiedUserAddChild: granted.has('CREATE'),
+    isCertifiedUser: true,
+    canChangePermissions: granted.has('CHANGE_PERMISSIONS'),
+    canChangeSettings: granted.has('CHANGE_SETTINGS'),
+    canDelete: granted.has('DELETE'),
+    canDownload: granted.has('DOWNLOAD'),
+    canUpload: granted.has('UPLOAD') || granted.has('CREATE'),
+    canEnableInheritance: hasOwnAcl && entity?.parentId !== undefined && granted.has('CHANGE_PERMISSIONS'),
+    ownerPrincipalId: Number(entity?.createdBy ?? 0),
+    canPublicRead: publicRead,
+    canModerate: granted.has('MODERATE'),
+    isCertificationRequired: false,
+    isEntityOpenData: false,
+  };
+}
+
+/** What GET /evaluation/{id}/permissions tells a user about an evaluation queue. */
+export function userEvaluationPermissions(
+  state: PlatformState,
+  evaluationId: string,
+  userId: string,
+): Record<string, boolean | number> {
+  const evaluation = state.evaluations[evaluationId];
+  const granted = evaluationAccess(state, evaluationId, userId);
+  const publicAccess = evaluation?.permissions[String(PRINCIPALS.public)] ?? [];
+  return {
+    canView: granted.has('READ'),
+    canEdit: granted.has('UPDATE'),
+    canDelete: granted.has('DELETE'),
+    canChangePermissions: granted.has('CHANGE_PERMISSIONS'),
+    canParticipate: granted.has('PARTICIPATE') || granted.has('SUBMIT'),
+    canSubmit: granted.has('SUBMIT'),
+    canPublicRead: publicAccess.includes('READ'),
+    ownerPrincipalId: Number(evaluation?.ownerId ?? 0),
+    canViewPrivateSubmissionStatusAnnotations: granted.has('READ_PRIVATE_SUBMISSION'),
+    canEditSubmissionStatuses: granted.has('UPDATE_SUBMISSION'),
+    canDeleteSubmissions: granted.has('DELETE_SUBMISSION'),
+  };
+}

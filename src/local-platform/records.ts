@@ -36,8 +36,10 @@ export function insertEntity(store: PlatformStore, createdBy: string, fields: Ne
   return entity;
 }
 
-/** The entity as Synapse returns it: without the stored annotations and version history. */
-export function entityView(entity: StoredEntity): Omit<StoredEntity, 'annotations' | 'previousVersions'> {
-  const { annotations: _annotations, previousVersions: _versions, ...view } = entity;
+/** The entity as Synapse returns it: without the stored annotations, version history and provenance. */
+export function entityView(
+  entity: StoredEntity,
+): Omit<StoredEntity, 'annotations' | 'previousVersions' | 'activityId'> {
+  const { annotations: _annotations, previousVersions: _versions, activityId: _activity, ...view } = entity;
   return view;
 }

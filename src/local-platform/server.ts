@@ -4,28 +4,32 @@
  * administration routes under /__local/ for seeding, inspection and fault injection.
  *
  * Requests to /repo/v1, /file/v1 and /auth/v1 need a known access token (401 otherwise, as Synapse
- * answers an invalid token). /__local/ needs the admin token. /s3/ needs none, and refuses an
- * Authorization header, as S3 would for a presigned URL.
+ * answers an invalid token). /__local/ needs the admin token. The object store (/s3/) listens on a port of
+ * its own on the same host (object-store-server.ts), needs no token, and refuses an Authorization header,
+ * as S3 would for a presigned URL.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { CONCRETE } from '../synapse/types.js';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { PlatformError } from './errors.js';
 import { FaultInjector } from './faults.js';
+import { applyFault, configureErrors, configureJsonBodies, pathOf, urlOfAddress } from './http-common.js';
+import { startObjectStore } from './object-store-server.js';
 import { PlatformStore } from './store.js';
 import { registerAccessCheckRoutes } from './routes/access-checks.js';
 import { registerAclRoutes } from './routes/acl.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerDockerCommitRoutes } from './routes/docker-commits.js';
 import { registerEntityRoutes } from './routes/entities.js';
+import { registerEntityInfoRoutes } from './routes/entity-info.js';
 import { registerEvaluationAdminRoutes } from './routes/evaluation-admin.js';
 import { registerEvaluationRoutes } from './routes/evaluations.js';
 import { registerFileRoutes } from './routes/files.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerProfileRoutes } from './routes/profiles.js';
-import { registerObjectStoreRoutes } from './routes/object-store.js';
+import { registerProvenanceRoutes } from './routes/provenance.js';
+import { registerUploadDestinationRoutes } from './routes/upload-destinations.js';
 import type { PlatformContext, RouteModule } from './context.js';
 
 declare module 'fastify' {
@@ -42,6 +46,8 @@ export interface LocalPlatformOptions {
   host?: string;
   /** Default 0 (any free port). */
   port?: number;
+  /** Port of the object store, which listens on the same host; default 0 (any free port). */
+  objectStorePort?: number;
   /** Messages allowed per sender per window (Synapse: 10 per 60 s). */
   messageLimit?: { count: number; windowMs: number };
   /** Seed for fault-injection randomness. */
@@ -51,6 +57,8 @@ export interface LocalPlatformOptions {
 export interface LocalPlatform {
   /** Base URL, e.g. http://127.0.0.1:41234 (Synapse APIs under /repo/v1, /file/v1, /auth/v1). */
   url: string;
+  /** Where the object store behind presigned URLs listens (same host, its own port). */
+  objectStoreUrl: string;
   /** Token for /__local/ administration routes. */
   adminToken: string;
   store: PlatformStore;
@@ -65,11 +73,13 @@ const ROUTES: readonly RouteModule[] = [
   registerEvaluationRoutes,
   registerEvaluationAdminRoutes,
   registerEntityRoutes,
+  registerEntityInfoRoutes,
+  registerProvenanceRoutes,
   registerAclRoutes,
   registerAccessCheckRoutes,
   registerDockerCommitRoutes,
   registerFileRoutes,
-  registerObjectStoreRoutes,
+  registerUploadDestinationRoutes,
   registerMessageRoutes,
   registerAdminRoutes,
 ];
@@ -88,56 +98,27 @@ function bearerOf(request: FastifyRequest): string | undefined {
   return header.slice('Bearer '.length).trim();
 }
 
-function sendError(reply: FastifyReply, error: PlatformError): FastifyReply {
-  for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
-  const body = error.bare
-    ? { reason: error.message }
-    : { concreteType: CONCRETE.errorResponse, reason: error.message };
-  return reply.code(error.status).type('application/json').send(body);
-}
-
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   mkdirSync(options.dataDir, { recursive: true });
   const store = new PlatformStore(options.dataDir);
   const faults = new FaultInjector(options.faultSeed);
   const adminToken = readOrCreateAdminToken(options.dataDir);
   let baseUrl = '';
+  let objectStoreUrl = '';
 
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
   app.decorateRequest('principalId', '');
-  // Anything that is not JSON (part uploads to the fake S3) arrives as a stream, for the route to store.
-  app.addContentTypeParser('*', (_request, payload, done) => {
-    done(null, payload);
-  });
+  configureJsonBodies(app);
+  configureErrors(app);
 
   app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
+    const path = pathOf(request);
     if (path.startsWith('/__local/')) {
       if (bearerOf(request) !== adminToken)
         throw new PlatformError(401, 'The local platform admin token is required.');
       return;
     }
-    const fault = faults.match(request.method, path);
-    if (fault !== undefined) {
-      if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-      if (fault.drop === true) {
-        request.raw.socket.destroy();
-        return reply.hijack();
-      }
-      if (fault.status !== undefined) {
-        const reason = fault.reason ?? `Injected fault: HTTP ${fault.status}`;
-        return sendError(reply, new PlatformError(fault.status, reason, { bare: fault.status === 429 }));
-      }
-    }
-    if (path.startsWith('/s3/')) {
-      if (request.headers.authorization !== undefined) {
-        throw new PlatformError(
-          400,
-          'Only one auth mechanism allowed; a presigned URL must not carry an Authorization header.',
-        );
-      }
-      return;
-    }
+    if (await applyFault(faults, request, reply)) return reply;
     if (!SYNAPSE_PREFIX.test(path)) return;
     const token = bearerOf(request);
     const principalId = token === undefined ? undefined : store.state.tokens[token];
@@ -149,38 +130,33 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     request.principalId = principalId;
   });
 
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof PlatformError) return sendError(reply, error);
-    const fastifyError = error as { statusCode?: number; message?: string };
-    const status =
-      fastifyError.statusCode !== undefined && fastifyError.statusCode < 500 ? fastifyError.statusCode : 500;
-    return sendError(reply, new PlatformError(status, fastifyError.message ?? 'Internal error'));
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      reply,
-      new PlatformError(404, `No such service: ${request.method} ${request.url.split('?')[0] ?? ''}`),
-    ),
-  );
-
   const context: PlatformContext = {
     store,
     faults,
     adminToken,
     baseUrl: () => baseUrl,
+    objectStoreUrl: () => objectStoreUrl,
     messageLimit: options.messageLimit ?? { count: 10, windowMs: 60_000 },
   };
   for (const register of ROUTES) register(app, context);
 
-  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
-  baseUrl = address.replace('[::1]', 'localhost');
+  const host = options.host ?? '127.0.0.1';
+  const objectStore = await startObjectStore(context, { host, port: options.objectStorePort ?? 0 });
+  objectStoreUrl = objectStore.url;
+  try {
+    baseUrl = urlOfAddress(await app.listen({ host, port: options.port ?? 0 }));
+  } catch (error) {
+    await objectStore.close();
+    throw error;
+  }
   return {
     url: baseUrl,
+    objectStoreUrl,
     adminToken,
     store,
     faults,
     close: async () => {
-      await app.close();
+      await Promise.all([app.close(), objectStore.close()]);
     },
   };
 }

@@ -2,6 +2,7 @@
  * Everything the local platform remembers, as one JSON-serialisable object (file bytes live beside it as
  * blobs). Shapes follow synapse-rest.md §9.1.
  */
+import type { Activity } from './provenance.js';
 import type {
   AccessControlList,
   AccessType,
@@ -36,7 +37,16 @@ export type StoredStatus = Omit<SubmissionStatus, 'entityId' | 'versionNumber' |
 export interface StoredEntity extends Entity {
   annotations: Record<string, V2AnnotationValue>;
   /** Earlier versions of a FileEntity, oldest first (the current one is the entity itself). */
-  previousVersions?: { versionNumber: number; dataFileHandleId: string; modifiedOn: string }[];
+  previousVersions?: {
+    versionNumber: number;
+    dataFileHandleId: string;
+    modifiedOn: string;
+    versionLabel?: string;
+    modifiedBy?: string;
+    activityId?: string;
+  }[];
+  /** The Activity that generated the current version (provenance), if any. */
+  activityId?: string;
 }
 
 export interface StoredUpload {
@@ -87,6 +97,8 @@ export interface PlatformState {
   /** Docker repository entity id → its commits (absent in state files written before they existed). */
   dockerCommits?: Record<string, DockerCommitRecord[]>;
   fileHandles: Record<string, FileHandle>;
+  /** Provenance records by id (absent in state files written before they existed). */
+  activities?: Record<string, Activity>;
   uploads: Record<string, StoredUpload>;
   messages: StoredMessage[];
   /** Sender -> times (ms) of their recent messages, for the 10-per-minute limit. */

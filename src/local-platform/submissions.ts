@@ -23,7 +23,8 @@ export interface SubmissionRequest {
   entityId?: string;
   versionNumber?: number;
   name?: string;
-  teamId?: string;
+  /** synapseclient sends null for "no team". */
+  teamId?: string | null;
   dockerDigest?: string;
 }
 
@@ -60,9 +61,10 @@ export function createSubmission(
       `Object: ${entity.id} was updated since you last fetched it, retrieve it again and re-apply the update`,
     );
   }
-  const team = request.teamId === undefined ? undefined : state.teams[request.teamId];
-  if (request.teamId !== undefined) {
-    if (team === undefined) throw notFound(`Team ${request.teamId} does not exist.`);
+  const teamId = request.teamId ?? undefined;
+  const team = teamId === undefined ? undefined : state.teams[teamId];
+  if (teamId !== undefined) {
+    if (team === undefined) throw notFound(`Team ${teamId} does not exist.`);
     if (!team.members.includes(userId)) throw forbidden(`User ${userId} is not a member of team ${team.id}.`);
   }
   const isDocker = entity.concreteType === CONCRETE.dockerRepository;

@@ -1,9 +1,10 @@
 /**
  * Local platform routes: entities (/repo/v1/entity...): create, get (current or an earlier version),
- * update, delete, child lookup, children, annotations2, filehandles, benefactor and bundle2, with
- * Synapse's status codes and reasons (synapse-rest.md §4.3, §5.1).
+ * update, delete, child lookup, children, annotations2, filehandles and benefactor, with Synapse's status
+ * codes and reasons (synapse-rest.md §4.3, §5.1). Bundles, paths, versions and permissions are in
+ * entity-info.ts, provenance in provenance.ts.
  */
-import { CONCRETE, type EntityHeader, type FileHandle } from '../../synapse/types.js';
+import { CONCRETE, type EntityHeader } from '../../synapse/types.js';
 import type { PlatformContext, RouteModule } from '../context.js';
 import {
   ENTITY_TYPE_NAMES,
@@ -18,8 +19,13 @@ import {
   isContainer,
   missingEntity,
   needsNewVersion,
+  entityVersionView,
+  fileHandlesOf,
   normalizeEntityId,
   optionalString,
+  deleteVersion,
+  parseVersion,
+  readableEntity,
   requireBody,
   requireEntity,
   requireEntityAccess,
@@ -34,7 +40,9 @@ import { badRequest, forbidden, notFound } from '../errors.js';
 import { benefactorOf, canAccessEntity } from '../permissions.js';
 import { entityView, insertEntity } from '../records.js';
 import type { PlatformState, StoredEntity } from '../state.js';
+import { requireReadableActivity } from '../provenance.js';
 import { PlatformStore } from '../store.js';
+import { linkActivity } from './provenance.js';
 
 /** Children per page of POST /entity/children. */
 const CHILDREN_PAGE_SIZE = 50;
@@ -97,21 +105,11 @@ function placementOf(body: Record<string, unknown>, concreteType: string) {
   return { parentId, name: optionalString(body, 'name') ?? repositoryName, repositoryName };
 }
 
-function fileHandlesOf(state: PlatformState, entity: StoredEntity): FileHandle[] {
-  if (entity.concreteType !== CONCRETE.fileEntity || entity.dataFileHandleId === undefined) return [];
-  const handle = state.fileHandles[entity.dataFileHandleId];
-  return handle === undefined ? [] : [handle];
-}
-
 /** An entity the caller may READ, by the id in the path. */
-function readable(state: PlatformState, rawId: string, userId: string): StoredEntity {
-  const entity = requireEntity(state, normalizeEntityId(rawId));
-  requireEntityAccess(state, entity.id, userId, 'READ');
-  return entity;
-}
+const readable = readableEntity;
 
 function registerCrud(app: Parameters<RouteModule>[0], { store }: PlatformContext): void {
-  app.post('/repo/v1/entity', (request, reply) => {
+  app.post<{ Querystring: { generatedBy?: string } }>('/repo/v1/entity', (request, reply) => {
     const state = store.state;
     const userId = request.principalId;
     const body = requireBody(request.body);
@@ -130,16 +128,20 @@ function registerCrud(app: Parameters<RouteModule>[0], { store }: PlatformContex
     if (parentId !== undefined) checkParent(state, parentId, concreteType, userId);
     if (isFile) validateDataFileHandle(state, dataFileHandleId, userId);
     assertNameFree(state, parentId, name);
-    const entity = store.change(() =>
-      insertEntity(store, userId, {
+    const activityId = request.query.generatedBy;
+    if (activityId !== undefined) requireReadableActivity(state, activityId, userId);
+    const entity = store.change(() => {
+      const created = insertEntity(store, userId, {
         name,
         concreteType,
         ...(parentId === undefined ? {} : { parentId }),
         ...(description === undefined ? {} : { description }),
         ...(isFile ? { dataFileHandleId } : {}),
         ...(repositoryName === undefined ? {} : { repositoryName }),
-      }),
-    );
+      });
+      if (activityId !== undefined) linkActivity(state, created, activityId, userId);
+      return created;
+    });
     return reply.code(201).send(entityView(entity));
   });
 
@@ -149,80 +151,71 @@ function registerCrud(app: Parameters<RouteModule>[0], { store }: PlatformContex
 
   app.get<{ Params: { id: string; version: string } }>('/repo/v1/entity/:id/version/:version', (request) => {
     const entity = readable(store.state, request.params.id, request.principalId);
-    if (!/^\d+$/.test(request.params.version)) {
-      throw badRequest(`Invalid version number: ${request.params.version}`);
-    }
-    const version = Number(request.params.version);
-    if (version === (entity.versionNumber ?? 1)) return entityView(entity);
-    const earlier = entity.previousVersions?.find((candidate) => candidate.versionNumber === version);
-    if (earlier === undefined) throw notFound(`Entity ${entity.id} has no version ${version}.`);
-    const { versionComment: _comment, ...current } = entityView(entity);
-    return {
-      ...current,
-      dataFileHandleId: earlier.dataFileHandleId,
-      modifiedOn: earlier.modifiedOn,
-      versionNumber: version,
-      versionLabel: String(version),
-      isLatestVersion: false,
-    };
+    return entityVersionView(entity, parseVersion(request.params.version));
   });
 
-  app.put<IdParams & { Querystring: { newVersion?: string } }>('/repo/v1/entity/:id', (request) => {
-    const state = store.state;
-    const userId = request.principalId;
-    const id = normalizeEntityId(request.params.id);
-    const body = requireBody(request.body);
-    const bodyId = optionalString(body, 'id');
-    if (bodyId === undefined || normalizeEntityId(bodyId) !== id) {
-      throw badRequest(
-        `The entity id in the body (${bodyId ?? 'null'}) does not match the id in the path (${id}).`,
-      );
-    }
-    const etag = optionalString(body, 'etag');
-    if (etag === undefined || etag === '') throw badRequest('etag is required.');
-    const entity = requireEntity(state, id);
-    requireEntityAccess(state, id, userId, 'UPDATE');
-    if (etag !== entity.etag) throw staleEntityEtag(id);
-    const concreteType = optionalString(body, 'concreteType') ?? entity.concreteType;
-    if (concreteType !== entity.concreteType) {
-      throw badRequest(`The type of entity ${id} cannot change from ${entity.concreteType}.`);
-    }
-    const { parentId, name, repositoryName } = placementOf(body, concreteType);
-    const description = validateDescription(optionalString(body, 'description'));
-    if (parentId !== undefined && parentId !== entity.parentId) {
-      if (parentId === id || descendantsOf(state, id).includes(parentId)) {
-        throw badRequest(`Entity ${id} cannot be moved into itself or one of its descendants.`);
+  app.put<IdParams & { Querystring: { newVersion?: string; generatedBy?: string } }>(
+    '/repo/v1/entity/:id',
+    (request) => {
+      const state = store.state;
+      const userId = request.principalId;
+      const id = normalizeEntityId(request.params.id);
+      const body = requireBody(request.body);
+      const bodyId = optionalString(body, 'id');
+      if (bodyId === undefined || normalizeEntityId(bodyId) !== id) {
+        throw badRequest(
+          `The entity id in the body (${bodyId ?? 'null'}) does not match the id in the path (${id}).`,
+        );
       }
-      checkParent(state, parentId, concreteType, userId);
-    }
-    const isFile = concreteType === CONCRETE.fileEntity;
-    const dataFileHandleId = optionalString(body, 'dataFileHandleId');
-    let newVersion = false;
-    if (isFile) {
-      if (dataFileHandleId === undefined || dataFileHandleId === '') throw badRequest(FILE_HANDLE_REQUIRED);
-      if (dataFileHandleId !== entity.dataFileHandleId)
-        validateDataFileHandle(state, dataFileHandleId, userId);
-      newVersion = needsNewVersion(state, entity, dataFileHandleId, request.query.newVersion === 'true');
-    }
-    assertNameFree(state, parentId, name, id);
-    return store.change(() => {
-      const versionLabel = optionalString(body, 'versionLabel');
-      if (newVersion) startNewVersion(entity, versionLabel);
-      else if (isFile && versionLabel !== undefined) entity.versionLabel = versionLabel;
-      entity.name = name;
-      setOrDelete(entity, 'parentId', parentId);
-      setOrDelete(entity, 'description', description);
+      const etag = optionalString(body, 'etag');
+      if (etag === undefined || etag === '') throw badRequest('etag is required.');
+      const entity = requireEntity(state, id);
+      requireEntityAccess(state, id, userId, 'UPDATE');
+      if (etag !== entity.etag) throw staleEntityEtag(id);
+      const concreteType = optionalString(body, 'concreteType') ?? entity.concreteType;
+      if (concreteType !== entity.concreteType) {
+        throw badRequest(`The type of entity ${id} cannot change from ${entity.concreteType}.`);
+      }
+      const { parentId, name, repositoryName } = placementOf(body, concreteType);
+      const description = validateDescription(optionalString(body, 'description'));
+      if (parentId !== undefined && parentId !== entity.parentId) {
+        if (parentId === id || descendantsOf(state, id).includes(parentId)) {
+          throw badRequest(`Entity ${id} cannot be moved into itself or one of its descendants.`);
+        }
+        checkParent(state, parentId, concreteType, userId);
+      }
+      const isFile = concreteType === CONCRETE.fileEntity;
+      const dataFileHandleId = optionalString(body, 'dataFileHandleId');
+      let newVersion = false;
       if (isFile) {
-        entity.dataFileHandleId = dataFileHandleId;
-        setOrDelete(entity, 'versionComment', optionalString(body, 'versionComment'));
+        if (dataFileHandleId === undefined || dataFileHandleId === '') throw badRequest(FILE_HANDLE_REQUIRED);
+        if (dataFileHandleId !== entity.dataFileHandleId)
+          validateDataFileHandle(state, dataFileHandleId, userId);
+        newVersion = needsNewVersion(state, entity, dataFileHandleId, request.query.newVersion === 'true');
       }
-      if (repositoryName !== undefined) entity.repositoryName = repositoryName;
-      entity.etag = PlatformStore.etag();
-      entity.modifiedOn = PlatformStore.now();
-      entity.modifiedBy = userId;
-      return entityView(entity);
-    });
-  });
+      assertNameFree(state, parentId, name, id);
+      const activityId = request.query.generatedBy;
+      if (activityId !== undefined) requireReadableActivity(state, activityId, userId);
+      return store.change(() => {
+        const versionLabel = optionalString(body, 'versionLabel');
+        if (newVersion) startNewVersion(entity, versionLabel);
+        else if (isFile && versionLabel !== undefined) entity.versionLabel = versionLabel;
+        entity.name = name;
+        setOrDelete(entity, 'parentId', parentId);
+        setOrDelete(entity, 'description', description);
+        if (isFile) {
+          entity.dataFileHandleId = dataFileHandleId;
+          setOrDelete(entity, 'versionComment', optionalString(body, 'versionComment'));
+        }
+        if (repositoryName !== undefined) entity.repositoryName = repositoryName;
+        entity.etag = PlatformStore.etag();
+        entity.modifiedOn = PlatformStore.now();
+        entity.modifiedBy = userId;
+        if (activityId !== undefined) linkActivity(state, entity, activityId, userId);
+        return entityView(entity);
+      });
+    },
+  );
 
   app.delete<IdParams>('/repo/v1/entity/:id', (request, reply) => {
     const id = normalizeEntityId(request.params.id);
@@ -237,6 +230,20 @@ function registerCrud(app: Parameters<RouteModule>[0], { store }: PlatformContex
     });
     return reply.code(204).send();
   });
+
+  app.delete<{ Params: { id: string; version: string } }>(
+    '/repo/v1/entity/:id/version/:version',
+    (request, reply) => {
+      const id = normalizeEntityId(request.params.id);
+      const entity = requireEntity(store.state, id);
+      requireEntityAccess(store.state, id, request.principalId, 'DELETE');
+      const version = parseVersion(request.params.version);
+      store.change(() => {
+        deleteVersion(entity, version);
+      });
+      return reply.code(204).send();
+    },
+  );
 }
 
 function registerNavigation(app: Parameters<RouteModule>[0], { store }: PlatformContext): void {
@@ -380,31 +387,6 @@ function registerContent(app: Parameters<RouteModule>[0], { store }: PlatformCon
   app.get<IdParams>('/repo/v1/entity/:id/filehandles', (request) => {
     const entity = readable(store.state, request.params.id, request.principalId);
     return { list: fileHandlesOf(store.state, entity) };
-  });
-
-  app.post<IdParams>('/repo/v1/entity/:id/bundle2', (request) => {
-    const state = store.state;
-    const entity = readable(state, request.params.id, request.principalId);
-    const body = requireBody(request.body);
-    const benefactorId = benefactorOf(state, entity.id);
-    const benefactorAcl = benefactorId === undefined ? undefined : state.acls[benefactorId];
-    const ownAcl = state.acls[entity.id];
-    const handles = fileHandlesOf(state, entity);
-    return {
-      ...(body.includeEntity === true
-        ? { entity: entityView(entity), entityType: ENTITY_TYPE_OF[entity.concreteType] }
-        : {}),
-      ...(body.includeAnnotations === true
-        ? { annotations: { id: entity.id, etag: entity.etag, annotations: entity.annotations } }
-        : {}),
-      ...(body.includeFileHandles === true ? { fileHandles: handles } : {}),
-      ...(body.includeFileName === true && handles[0] !== undefined ? { fileName: handles[0].fileName } : {}),
-      ...(body.includeHasChildren === true ? { hasChildren: childrenOf(state, entity.id).length > 0 } : {}),
-      ...(body.includeAccessControlList === true && ownAcl !== undefined
-        ? { accessControlList: ownAcl }
-        : {}),
-      ...(body.includeBenefactorACL === true && benefactorAcl !== undefined ? { benefactorAcl } : {}),
-    };
   });
 }
 

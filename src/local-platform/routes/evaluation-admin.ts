@@ -1,8 +1,9 @@
 /**
  * Local platform routes for organizers and submitters: creating an evaluation queue (POST /evaluation),
  * finding one by name (GET /evaluation/name/{name}), its ACL (GET /evaluation/{id}/acl, PUT
- * /evaluation/acl), and a team's submission eligibility (GET
- * /evaluation/{id}/team/{teamId}/submissionEligibility). The access checks are in access-checks.ts, Docker
+ * /evaluation/acl), a team's submission eligibility (GET
+ * /evaluation/{id}/team/{teamId}/submissionEligibility), and deleting a submission (DELETE
+ * /evaluation/submission/{id}). The access checks are in access-checks.ts, Docker
  * commits in docker-commits.ts.
  */
 import { createHash } from 'node:crypto';
@@ -164,5 +165,22 @@ export const registerEvaluationAdminRoutes: RouteModule = (app, { store }) => {
       return stored;
     });
     return aclOf(updated);
+  });
+
+  // syn.delete(submission), e.g. challengeutils' delete_submission: the submission and its status go.
+  app.delete<{ Params: { subId: string } }>('/repo/v1/evaluation/submission/:subId', (request, reply) => {
+    const state = store.state;
+    const submission = state.submissions[request.params.subId];
+    if (submission === undefined) throw notFound(`Submission ${request.params.subId} does not exist.`);
+    if (!canAccessEvaluation(state, submission.evaluationId, request.principalId, 'DELETE_SUBMISSION')) {
+      throw forbidden(
+        `User ${request.principalId} lacks DELETE_SUBMISSION permission on evaluation ${submission.evaluationId}.`,
+      );
+    }
+    store.change((draft) => {
+      Reflect.deleteProperty(draft.submissions, submission.id);
+      Reflect.deleteProperty(draft.statuses, submission.id);
+    });
+    return reply.code(204).send();
   });
 };

@@ -1,6 +1,7 @@
 /**
- * Local platform routes: the fake S3 behind presigned URLs (/s3/...). No Synapse token here: the URL's
- * signature is the credential (server.ts already refuses an Authorization header). Parts and downloads are
+ * Local platform routes: the fake S3 behind presigned URLs (/s3/...), on the object store's own listener
+ * (object-store-server.ts, which refuses an Authorization header). No Synapse token here: the URL's
+ * signature is the credential. Parts and downloads are
  * streamed between the socket and the blob directory, so a part's size never shows up in memory.
  */
 import { createHash } from 'node:crypto';
@@ -10,15 +11,10 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyReply } from 'fastify';
 import type { RouteModule } from '../context.js';
 import { blobNameOf } from '../files.js';
-import { checkPresigned } from '../presign.js';
+import { checkPresigned, type PresignedQuery } from '../presign.js';
 
 /** The blob holding what the object store received for one part of an upload. */
 export const partBlobName = (uploadId: string, partNumber: number) => `upload-${uploadId}-part-${partNumber}`;
-
-interface PresignedQuery {
-  expires?: string;
-  sig?: string;
-}
 
 /** S3 answers with small XML documents, not Synapse's JSON error body. */
 function s3Error(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
@@ -92,6 +88,12 @@ function requestedRange(header: string | undefined): { start: number; end?: numb
   return match[2] === '' || match[2] === undefined ? { start } : { start, end: Number(match[2]) };
 }
 
+/** attachment; filename="…" with a UTF-8 form for names that are not plain ASCII (RFC 6266). */
+function contentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+}
+
 export const registerObjectStoreRoutes: RouteModule = (app, context) => {
   const { store } = context;
 
@@ -163,7 +165,9 @@ export const registerObjectStoreRoutes: RouteModule = (app, context) => {
       void reply
         .header('Content-Type', handle.contentType ?? 'application/octet-stream')
         .header('Accept-Ranges', 'bytes')
-        .header('ETag', `"${handle.contentMd5 ?? ''}"`);
+        .header('ETag', `"${handle.contentMd5 ?? ''}"`)
+        // Synapse's presigned URLs ask S3 for this header, which clients use to name the file.
+        .header('Content-Disposition', contentDisposition(handle.fileName));
       const range = requestedRange(request.headers.range);
       if (range === undefined) {
         return reply.code(200).header('Content-Length', String(size)).send(store.streamBlob(blob));
