@@ -45,15 +45,22 @@ export function registerLocalPlatformCommands(program: Command): void {
     .option('--port <port>', 'port to listen on', String(DEFAULT_LOCAL_PLATFORM_PORT))
     .option(
       '--object-store-port <port>',
-      'port of the object store behind presigned URLs, on the same host (0: any free port)',
-      '0',
+      'port of the object store behind presigned URLs, on the same host (default: --port + 1, so one ' +
+        'forwarded pair of ports keeps working across restarts; any free port when --port is 0)',
     )
-    .action(async (options: { dataDir: string; host: string; port: string; objectStorePort: string }) => {
+    .action(async (options: { dataDir: string; host: string; port: string; objectStorePort?: string }) => {
+      const port = integerOption(options.port, '--port');
+      const objectStorePort =
+        options.objectStorePort === undefined
+          ? port === 0
+            ? 0
+            : port + 1
+          : integerOption(options.objectStorePort, '--object-store-port');
       const platform = await startLocalPlatform({
         dataDir: options.dataDir,
         host: options.host,
-        port: integerOption(options.port, '--port'),
-        objectStorePort: integerOption(options.objectStorePort, '--object-store-port'),
+        port,
+        objectStorePort,
       });
       process.stdout.write(
         `Local platform listening at ${platform.url}\n` +

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { Daemon } from '../daemon.js';
+import { boundOutputDrain } from './drain-output.js';
 import { createLogger } from '../logging/logger.js';
 import { createRuntime } from '../runtime.js';
 
@@ -53,6 +54,9 @@ async function run(envFile: string | undefined, options: RunOptions): Promise<vo
   });
 }
 
+/** How long `run` waits, once stopped, for its last log lines to reach a slow reader. */
+const RUN_OUTPUT_DRAIN_MS = 5_000;
+
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
@@ -61,6 +65,8 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--once', 'run one tick (start what can start, update running jobs) and exit')
     .action(async (options: RunOptions) => {
+      // A stalled reader of the daemon's log (a full pipe) must not keep it from stopping when told to.
+      boundOutputDrain(RUN_OUTPUT_DRAIN_MS);
       await run(program.opts<{ envFile?: string }>().envFile, options);
     });
 }

@@ -71,6 +71,11 @@ export function firstHostOf(subnet: string): string | undefined {
 }
 
 export async function dockerHostAddress(docker: Docker = new Docker()): Promise<string> {
+  return (await dockerBridgeAddress(docker)).address;
+}
+
+/** The address, and which rule found it (see the header). */
+export async function dockerBridgeAddress(docker: Docker = new Docker()): Promise<BridgeAddress> {
   let network: Docker.NetworkInspectInfo;
   try {
     network = await docker.getNetwork('bridge').inspect();
@@ -86,5 +91,5 @@ export async function dockerHostAddress(docker: Docker = new Docker()): Promise<
       `Cannot find the address containers use to reach this host: Docker's "bridge" network has no IPv4 gateway, its interface has no IPv4 address here, and it has no IPv4 subnet (${subnets.join(', ') || 'none configured'}). Restart the Docker engine, or give it a bridge address (dockerd --bip).`,
     );
   }
-  return found.address;
+  return found;
 }

@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import { startLocalPlatform, type LocalPlatform } from '../local-platform/server.js';
 import { LocalPlatformAdmin } from '../local-platform/admin-client.js';
-import { dockerHostAddress } from './docker-host-address.js';
+import { dockerBridgeAddress } from './docker-host-address.js';
 
 export interface ReachablePlatform {
   platform: LocalPlatform;
@@ -20,14 +20,28 @@ export async function startReachablePlatform(options: {
   /** The engine that runs the workflows (its bridge is where they reach the platform from). */
   docker: Docker;
 }): Promise<ReachablePlatform> {
-  const host = await dockerHostAddress(options.docker);
+  const bridge = await dockerBridgeAddress(options.docker);
+  const host = bridge.address;
+  const port = options.port ?? 0;
   let platform: LocalPlatform;
   try {
-    platform = await startLocalPlatform({ dataDir: options.dataDir, host, port: options.port ?? 0 });
+    // A fixed port gets its object store on the next one, so both stay the same across restarts.
+    platform = await startLocalPlatform({
+      dataDir: options.dataDir,
+      host,
+      port,
+      objectStorePort: port === 0 ? 0 : port + 1,
+    });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
       throw new Error(
-        `Port ${String(options.port)} on ${host} is already in use (is another demo still running with --keep-running?). Stop it, or choose another port with --port.`,
+        `Port ${String(port)} or ${String(port + 1)} (its object store) on ${host} is already in use (is another demo still running with --keep-running?). Stop it, or choose another port with --port.`,
+      );
+    }
+    if (code === 'EADDRNOTAVAIL') {
+      throw new Error(
+        `Cannot listen on ${host}, the address containers use to reach this host (taken from Docker's bridge ${bridge.source}): no interface here has it. Is the Docker engine on this machine (not in a VM or on another host)? Restarting it, or giving it a bridge address (dockerd --bip), usually helps.`,
       );
     }
     throw error;

@@ -14,6 +14,7 @@ import { badRequest, conflict, forbidden, notFound, preconditionFailed } from '.
 import { benefactorOf, canAccessEntity } from './permissions.js';
 import { entityView } from './records.js';
 import type { PlatformState, StoredEntity } from './state.js';
+import { PlatformStore } from './store.js';
 
 /** Synapse's root folder: the parent of every project, named in reasons about projects. */
 export const ROOT_ENTITY_ID = 'syn4489';
@@ -242,6 +243,8 @@ export function deleteVersion(entity: StoredEntity, version: number): void {
   if (earlier.length === 0) {
     throw badRequest(`Cannot delete the only version of entity ${entity.id}; delete the entity instead.`);
   }
+  // The entity changed, so whoever still holds the old etag gets a 412 on their next write, as on Synapse.
+  entity.etag = PlatformStore.etag();
   if (version !== current) {
     entity.previousVersions = earlier.filter((v) => v.versionNumber !== version);
     return;

@@ -26,6 +26,7 @@ export async function applyFault(
   faults: FaultInjector,
   request: FastifyRequest,
   reply: FastifyReply,
+  send: (reply: FastifyReply, error: PlatformError) => FastifyReply = sendError,
 ): Promise<boolean> {
   const fault = faults.match(request.method, pathOf(request));
   if (fault === undefined) return false;
@@ -37,7 +38,7 @@ export async function applyFault(
   }
   if (fault.status !== undefined) {
     const reason = fault.reason ?? `Injected fault: HTTP ${fault.status}`;
-    void sendError(reply, new PlatformError(fault.status, reason, { bare: fault.status === 429 }));
+    void send(reply, new PlatformError(fault.status, reason, { bare: fault.status === 429 }));
     return true;
   }
   return false;

@@ -133,8 +133,3 @@ export function activityIdOf(entity: StoredEntity, version?: number): string | u
   if (version === undefined || version === (entity.versionNumber ?? 1)) return entity.activityId;
   return entity.previousVersions?.find((earlier) => earlier.versionNumber === version)?.activityId;
 }
-
-/** Links an entity's current version to an activity the caller may use (PUT ...?generatedBy=). */
-export function checkGeneratedBy(state: PlatformState, activityId: string, userId: string): void {
-  requireReadableActivity(state, activityId, userId);
-}

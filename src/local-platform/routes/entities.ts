@@ -106,7 +106,6 @@ function placementOf(body: Record<string, unknown>, concreteType: string) {
 }
 
 /** An entity the caller may READ, by the id in the path. */
-const readable = readableEntity;
 
 function registerCrud(app: Parameters<RouteModule>[0], { store }: PlatformContext): void {
   app.post<{ Querystring: { generatedBy?: string } }>('/repo/v1/entity', (request, reply) => {
@@ -146,11 +145,11 @@ function registerCrud(app: Parameters<RouteModule>[0], { store }: PlatformContex
   });
 
   app.get<IdParams>('/repo/v1/entity/:id', (request) =>
-    entityView(readable(store.state, request.params.id, request.principalId)),
+    entityView(readableEntity(store.state, request.params.id, request.principalId)),
   );
 
   app.get<{ Params: { id: string; version: string } }>('/repo/v1/entity/:id/version/:version', (request) => {
-    const entity = readable(store.state, request.params.id, request.principalId);
+    const entity = readableEntity(store.state, request.params.id, request.principalId);
     return entityVersionView(entity, parseVersion(request.params.version));
   });
 
@@ -335,7 +334,7 @@ function registerNavigation(app: Parameters<RouteModule>[0], { store }: Platform
 
   app.get<IdParams>('/repo/v1/entity/:id/benefactor', (request) => {
     const state = store.state;
-    const entity = readable(state, request.params.id, request.principalId);
+    const entity = readableEntity(state, request.params.id, request.principalId);
     const benefactorId = benefactorOf(state, entity.id);
     const benefactor = benefactorId === undefined ? undefined : state.entities[benefactorId];
     if (benefactor === undefined) throw notFound(`Entity ${entity.id} has no benefactor.`);
@@ -355,7 +354,7 @@ function pageOf(token: string | undefined): { limit: number; offset: number } {
 
 function registerContent(app: Parameters<RouteModule>[0], { store }: PlatformContext): void {
   app.get<IdParams>('/repo/v1/entity/:id/annotations2', (request) => {
-    const entity = readable(store.state, request.params.id, request.principalId);
+    const entity = readableEntity(store.state, request.params.id, request.principalId);
     return { id: entity.id, etag: entity.etag, annotations: entity.annotations };
   });
 
@@ -385,7 +384,7 @@ function registerContent(app: Parameters<RouteModule>[0], { store }: PlatformCon
   });
 
   app.get<IdParams>('/repo/v1/entity/:id/filehandles', (request) => {
-    const entity = readable(store.state, request.params.id, request.principalId);
+    const entity = readableEntity(store.state, request.params.id, request.principalId);
     return { list: fileHandlesOf(store.state, entity) };
   });
 }

@@ -12,17 +12,10 @@ import type { FastifyReply } from 'fastify';
 import type { RouteModule } from '../context.js';
 import { blobNameOf } from '../files.js';
 import { checkPresigned, type PresignedQuery } from '../presign.js';
+import { s3Error } from '../s3-errors.js';
 
 /** The blob holding what the object store received for one part of an upload. */
 export const partBlobName = (uploadId: string, partNumber: number) => `upload-${uploadId}-part-${partNumber}`;
-
-/** S3 answers with small XML documents, not Synapse's JSON error body. */
-function s3Error(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  const xml =
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<Error><Code>${code}</Code><Message>${message}</Message></Error>\n`;
-  return reply.code(status).type('application/xml').send(xml);
-}
 
 function refusePresigned(reply: FastifyReply, verdict: 'expired' | 'bad signature'): FastifyReply {
   return verdict === 'expired'

@@ -27,9 +27,13 @@ function ownProfile(state: PlatformState, principalId: string) {
 }
 
 function publicProfile(state: PlatformState, principalId: string) {
-  const profile = state.users[principalId];
-  if (profile === undefined) throw notFound(`UserProfile cannot be found for: ${principalId}`);
-  const { emails: _hidden, ...visible } = profile;
+  const { emails: _hidden, ...visible } = ownProfile(state, principalId);
+  return visible;
+}
+
+/** A team as anyone sees it: its members are listed elsewhere (/teamMembers), not on the team. */
+function teamView(team: PlatformState['teams'][string]) {
+  const { members: _members, ...visible } = team;
   return visible;
 }
 
@@ -65,8 +69,7 @@ export const registerProfileRoutes: RouteModule = (app, { store }) => {
   app.get<{ Params: { id: string } }>('/repo/v1/team/:id', (request) => {
     const team = store.state.teams[request.params.id];
     if (team === undefined) throw notFound(`Team does not exist: ${request.params.id}`);
-    const { members: _members, ...visible } = team;
-    return visible;
+    return teamView(team);
   });
 
   // synapseclient resolves a user or team name this way (getUserProfile('name'), setPermissions(e, 'name')).
@@ -87,7 +90,7 @@ export const registerProfileRoutes: RouteModule = (app, { store }) => {
     const teams = Object.values(store.state.teams)
       .filter((team) => startsWith(team.name, fragment))
       .sort((a, b) => Number(a.id) - Number(b.id))
-      .map(({ members: _members, ...visible }) => visible);
+      .map(teamView);
     return paginate(teams, parsePage(request.query));
   });
 
@@ -96,7 +99,7 @@ export const registerProfileRoutes: RouteModule = (app, { store }) => {
     const teams = Object.values(store.state.teams)
       .filter((team) => team.members.includes(request.params.id))
       .sort((a, b) => Number(a.id) - Number(b.id))
-      .map(({ members: _members, ...visible }) => visible);
+      .map(teamView);
     return paginate(teams, parsePage(request.query));
   });
 

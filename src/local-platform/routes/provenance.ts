@@ -5,7 +5,7 @@
  * POST /entity?generatedBy= are handled with the entity routes, through `linkActivity`.
  */
 import type { RouteModule } from '../context.js';
-import { normalizeEntityId, requireEntity, requireEntityAccess } from '../entities.js';
+import { normalizeEntityId, parseVersion, requireEntity, requireEntityAccess } from '../entities.js';
 import { badRequest, notFound, preconditionFailed } from '../errors.js';
 import {
   activityIdOf,
@@ -120,10 +120,7 @@ export const registerProvenanceRoutes: RouteModule = (app, { store }) => {
     (request) => {
       const entity = requireEntity(store.state, normalizeEntityId(request.params.id));
       requireEntityAccess(store.state, entity.id, request.principalId, 'READ');
-      if (!/^\d+$/.test(request.params.version)) {
-        throw badRequest(`Invalid version number: ${request.params.version}`);
-      }
-      return generatedBy(store.state, entity, Number(request.params.version), request.principalId);
+      return generatedBy(store.state, entity, parseVersion(request.params.version), request.principalId);
     },
   );
 

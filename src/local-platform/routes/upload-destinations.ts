@@ -5,7 +5,7 @@
  * POST /file/multipart naming that storage location.
  */
 import type { RouteModule } from '../context.js';
-import { normalizeEntityId, requireEntity, requireEntityAccess } from '../entities.js';
+import { readableEntity } from '../entities.js';
 import { notFound } from '../errors.js';
 
 /** Synapse's default storage location, the platform's only one. */
@@ -23,21 +23,15 @@ function destination() {
 }
 
 export const registerUploadDestinationRoutes: RouteModule = (app, { store }) => {
-  const readableParent = (rawId: string, userId: string) => {
-    const entity = requireEntity(store.state, normalizeEntityId(rawId));
-    requireEntityAccess(store.state, entity.id, userId, 'READ');
-    return entity;
-  };
-
   app.get<{ Params: { id: string } }>('/file/v1/entity/:id/uploadDestination', (request) => {
-    readableParent(request.params.id, request.principalId);
+    readableEntity(store.state, request.params.id, request.principalId);
     return destination();
   });
 
   app.get<{ Params: { id: string; storageLocationId: string } }>(
     '/file/v1/entity/:id/uploadDestination/:storageLocationId',
     (request) => {
-      readableParent(request.params.id, request.principalId);
+      readableEntity(store.state, request.params.id, request.principalId);
       if (request.params.storageLocationId !== String(DEFAULT_STORAGE_LOCATION_ID)) {
         throw notFound(`StorageLocation ${request.params.storageLocationId} does not exist.`);
       }
@@ -46,7 +40,7 @@ export const registerUploadDestinationRoutes: RouteModule = (app, { store }) => 
   );
 
   app.get<{ Params: { id: string } }>('/file/v1/entity/:id/uploadDestinationLocations', (request) => {
-    readableParent(request.params.id, request.principalId);
+    readableEntity(store.state, request.params.id, request.principalId);
     return { list: [{ storageLocationId: DEFAULT_STORAGE_LOCATION_ID }] };
   });
 };

@@ -215,6 +215,9 @@ describe('part URLs and the object store', () => {
       'Content-Type': 'application/octet-stream',
     });
     expect(withAuth.status).toBe(400);
+    expect(withAuth.headers['content-type']).toMatch(/^application\/xml/);
+    expect(withAuth.data).toContain('<Code>InvalidArgument</Code>');
+    expect(withAuth.data).toContain('Only one auth mechanism allowed');
 
     const expired = presignedPartUrl(localContext(), upload.uploadId, 1, -1);
     const late = await bare('PUT', expired, bytes, { 'Content-Type': 'application/octet-stream' });
@@ -228,6 +231,24 @@ describe('part URLs and the object store', () => {
 
     const download = await bare('GET', presignedDownloadUrl(localContext(), '123', -1));
     expect(download.status).toBe(403);
+  });
+
+  it("every error from the object store is S3's XML, not Synapse's JSON: unknown paths and injected faults too", async () => {
+    const unknown = await bare('GET', `${t.platform.objectStoreUrl}/no/such/thing`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers['content-type']).toMatch(/^application\/xml/);
+    expect(unknown.data).toContain('<Code>NoSuchKey</Code>');
+    expect(unknown.data).not.toContain(ERROR_RESPONSE);
+
+    t.platform.faults.add({ method: 'GET', path: '^/s3/download/', status: 503 });
+    try {
+      const slow = await bare('GET', presignedDownloadUrl(localContext(), '123'));
+      expect(slow.status).toBe(503);
+      expect(slow.headers['content-type']).toMatch(/^application\/xml/);
+      expect(slow.data).toContain('<Code>SlowDown</Code>');
+    } finally {
+      t.platform.faults.clear();
+    }
   });
 
   it('add part: ADD_FAILED with HTTP 201 on an MD5 mismatch or a missing part; then the whole flow', async () => {

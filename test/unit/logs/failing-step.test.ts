@@ -1,6 +1,6 @@
 /**
  * Finding the failing step's own output in an engine's log. The fixtures in test/fixtures/engine-logs are
- * real stderr of cwltool 3.1 and toil-cwl-runner 5.9 (the engine images local/cwl-engine:1 and :toil),
+ * real stderr of cwltool 3.1 and toil-cwl-runner 5.9 (recorded with the engine images local/cwl-engine:1 and :toil, whose engines :2 keeps),
  * colour codes included, for workflows shaped like organizers' templates:
  *   own    a step in a step container prints two stderr lines and exits 2;
  *   py     a step in the engine raises a Python exception (a traceback of the step's own);

@@ -225,11 +225,19 @@ describe('syn.store(File(path, parent=...), used=..., executed=...)', () => {
     expect(now.data.id).toBe(activity.id);
   });
 
-  it('syn.delete(entity, version=2): the previous version is current again, with its file and provenance', async () => {
+  it('syn.delete(entity, version=2): the previous version is current again, with its file and provenance; the old etag is stale', async () => {
+    const before = await f.org.rest<Entity>('GET', 'repo', `/entity/${file.id}`);
     const removed = await f.org.rest('DELETE', 'repo', `/entity/${file.id}/version/2`);
     expect(removed.status).toBe(204);
     const current = await f.org.rest<Entity>('GET', 'repo', `/entity/${file.id}`);
     expect(current.data).toMatchObject({ versionNumber: 1, dataFileHandleId: firstHandle.id });
+    // Someone who read the entity before the deletion must re-read before writing, as on Synapse.
+    expect(current.data.etag).not.toBe(before.data.etag);
+    const stale = await f.org.rest('PUT', 'repo', `/entity/${file.id}`, {
+      ...current.data,
+      etag: before.data.etag,
+    });
+    expect(stale.status).toBe(412);
     expect((await f.org.rest<Activity>('GET', 'repo', `/entity/${file.id}/generatedBy`)).data.id).toBe(
       activity.id,
     );
