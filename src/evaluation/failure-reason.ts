@@ -8,17 +8,26 @@
  *    ChallengeWorkflowTemplates, then fail in a later check step);
  * 2. the failing step's own last output lines in the engine's log (logs/failing-step.ts).
  *
- * Who may read it: a public annotation is already visible to the participant, so it is quoted in every
- * case. A private annotation and the log's lines are quoted only where the log itself would be: with
- * SHARE_RESULTS_IMMEDIATELY=false they go to the FailureReason (private then) and never into the message;
- * with shared results a private annotation is left out (FailureReason is public then) and the log's lines
- * are quoted. Everything quoted is redacted, stripped of colour codes and capped.
+ * Who may read it. A public annotation is already visible to the participant, so it is quoted in the
+ * FailureReason and the message in every case. Anything else follows the log's rule, and the log's lines
+ * never go into a public annotation:
+ * - SHARE_RESULTS_IMMEDIATELY=false: a private annotation, else the log's lines, go to the FailureReason
+ *   (private then), never into the message;
+ * - shared results: the FailureReason is a public annotation (anyone who can read the queue, leaderboards
+ *   and submission views included), while the log is readable by the submitter only. So the log's lines
+ *   are quoted in the participant's message alone (sent to the submitter only), the FailureReason keeps
+ *   the general reason, and a private annotation goes nowhere.
+ *
+ * Only what this run wrote counts: an error annotation left by an earlier run of the same submission
+ * (an admin re-queued it), unchanged since this run was claimed (earlier-errors.ts), is ignored.
+ * Everything quoted is redacted, stripped of colour codes and capped.
  */
 import type { Logger } from '../logging/logger.js';
 import { redactText } from '../logging/redact.js';
 import type { SynapseClient } from '../synapse/client.js';
 import { MAX_STRING_ANNOTATION_LENGTH } from '../synapse/submission-status.js';
 import type { SubmissionStatus } from '../synapse/types.js';
+import { isUnchanged, type RecordedErrorAnnotations } from './earlier-errors.js';
 import { readFailingStep } from './logs/failing-step.js';
 import { stripTerminalCodes } from './logs/tail.js';
 
@@ -52,21 +61,29 @@ const MAX_MESSAGE_QUOTE = 1_500;
 
 const clean = (text: string): string => redactText(stripTerminalCodes(text)).trim();
 
-/** The first recognised error annotation with some text, and whether only organizers can read it. */
-export function errorAnnotation(status: SubmissionStatus): AnnotatedError | undefined {
+/**
+ * The first recognised error annotation with some text, and whether only organizers can read it. Names in
+ * `earlier` whose values are unchanged since the run was claimed are an earlier run's and are skipped.
+ */
+export function errorAnnotation(
+  status: SubmissionStatus,
+  earlier?: RecordedErrorAnnotations,
+): AnnotatedError | undefined {
   for (const name of ERROR_ANNOTATIONS) {
+    if (earlier !== undefined && isUnchanged(status, name, earlier)) continue;
     const v1 = status.annotations?.stringAnnos?.find((a) => a.key === name);
     const v2 = status.submissionAnnotations?.annotations[name];
     const text = clean(v2 !== undefined ? v2.value.join('\n') : (v1?.value ?? ''));
     if (text.length === 0) continue;
-    // v2 annotations are public; a v1 entry is private unless it says otherwise (Synapse's default).
-    const isPrivate = v2 === undefined && v1?.isPrivate !== false;
+    // A v1 entry is private unless it says otherwise (Synapse's default), even when a v2 copy exists:
+    // challengeutils' annotate_submission(is_private=True) writes both. A v2 annotation alone is public.
+    const isPrivate = v1 !== undefined && v1.isPrivate !== false;
     return { source: 'annotation', name, text, isPrivate };
   }
   return undefined;
 }
 
-/** Chooses what may be quoted where (see the header). */
+/** Chooses what may be quoted where (see the header): log lines never go into a public FailureReason. */
 export function placeStepErrors(
   annotation: AnnotatedError | undefined,
   fromLog: LoggedError | undefined,
@@ -74,22 +91,26 @@ export function placeStepErrors(
 ): StepErrors {
   if (annotation !== undefined && !annotation.isPrivate)
     return { inReason: annotation, inMessage: annotation };
-  if (shared) return fromLog === undefined ? {} : { inReason: fromLog, inMessage: fromLog };
+  if (shared) return fromLog === undefined ? {} : { inMessage: fromLog };
   const inReason = annotation ?? fromLog;
   return inReason === undefined ? {} : { inReason };
 }
 
-/** Finds the workflow's error for a failed job: the submission's status first, then the job's log. */
+/**
+ * Finds the workflow's error for a failed job: the submission's status first (ignoring the error
+ * annotations recorded unchanged since the claim, `earlier`), then the job's log.
+ */
 export async function findStepErrors(
   client: SynapseClient,
   submissionId: string,
   logPath: string | undefined,
   shared: boolean,
   logger: Logger,
+  earlier?: RecordedErrorAnnotations,
 ): Promise<StepErrors> {
   let annotation: AnnotatedError | undefined;
   try {
-    annotation = errorAnnotation(await client.evaluations.getStatus(submissionId));
+    annotation = errorAnnotation(await client.evaluations.getStatus(submissionId), earlier);
   } catch (error) {
     logger.warn("Could not read the submission's status for the workflow's error annotations", {
       submissionId,

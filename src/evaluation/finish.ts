@@ -11,14 +11,15 @@ import { submissionLogger } from '../logging/logger.js';
 import type { Submission } from '../synapse/types.js';
 import { ANNOTATIONS, doubleAnnotation, longAnnotation, stringAnnotation } from './annotations.js';
 import type { RunContext } from './context.js';
+import { readRecordedErrorAnnotations } from './earlier-errors.js';
 import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-reason.js';
 import { forgetStartedMessage, startedMessageSettled } from './started-message.js';
 import { JobDirectory } from './job-directory.js';
-import { finishFollowing, keepUnuploadedLog, logPathOf, uploadJobLog } from './job-logs.js';
-import { describeLostRight, diagnoseLostRight } from './lost-rights.js';
+import { finishFollowing, keepUnuploadedLog, keptLogOf, logPathOf, uploadJobLog } from './job-logs.js';
 import { readLogTail } from './logs/tail.js';
 import { messageKindFor } from './notifications.js';
 import { failureReason, pipelineProblem, statusDescription, type Outcome } from './outcome.js';
+import { reportUnuploadedLog } from './unuploaded-log-alert.js';
 
 export interface FinishingJob {
   submission: Submission;
@@ -42,15 +43,22 @@ export async function finishSubmission(
   const succeeded = outcome.kind === 'succeeded';
   const shared = ctx.config.results.shareImmediately;
   const finalStatus = succeeded ? ctx.stage.succeeded : ctx.stage.failed;
-  const logPath = job.jobName === undefined ? undefined : logPathOf(ctx, job.jobName);
+  // A finish retried after an earlier attempt kept the log (its upload failed): that log is the one to read.
+  const kept = job.jobName === undefined ? undefined : await keptLogOf(ctx, job.jobName, submission.id);
+  const logPath =
+    kept !== undefined ? kept.local : job.jobName === undefined ? undefined : logPathOf(ctx, job.jobName);
 
-  // 1. The final logs, after the container's last line.
+  // 1. The final logs, after the container's last line (not again once kept: the organizers were told).
   let truncated = false;
   let uploaded = false;
   let uploadError: unknown;
   if (job.jobName !== undefined) {
     await finishFollowing(ctx, job.jobName);
-    if (job.logFolderId !== undefined) {
+    if (kept !== undefined) {
+      log.warn('The final log was kept earlier, after its upload failed; not uploading it again', {
+        path: kept.host,
+      });
+    } else if (job.logFolderId !== undefined) {
       try {
         const result = await uploadJobLog(ctx, submission.id, job.jobName, job.logFolderId);
         uploaded = result !== undefined;
@@ -65,13 +73,21 @@ export async function finishSubmission(
   // The failing step's own words (an error annotation it wrote, else its last output), for the reason.
   let stepErrors: StepErrors = {};
   if (outcome.kind === 'failed') {
-    stepErrors = await findStepErrors(ctx.client, submission.id, logPath, shared, log);
-    if (stepErrors.inReason !== undefined) {
+    // Error annotations unchanged since the claim are an earlier run's (a re-queued submission).
+    const earlier =
+      job.jobName === undefined
+        ? undefined
+        : await readRecordedErrorAnnotations(JobDirectory.of(ctx.jobRoot, job.jobName));
+    stepErrors = await findStepErrors(ctx.client, submission.id, logPath, shared, log, earlier);
+    const found = stepErrors.inReason ?? stepErrors.inMessage;
+    if (found !== undefined) {
       log.info("Found the workflow's own error", {
-        source: stepErrors.inReason.source,
-        ...(stepErrors.inReason.source === 'annotation'
-          ? { annotation: stepErrors.inReason.name }
-          : { step: stepErrors.inReason.step ?? '(unnamed)' }),
+        source: found.source,
+        ...(found.source === 'annotation' ? { annotation: found.name } : { step: found.step ?? '(unnamed)' }),
+        quotedIn: [
+          ...(stepErrors.inReason === undefined ? [] : ['FailureReason']),
+          ...(stepErrors.inMessage === undefined ? [] : ['message']),
+        ],
       });
     }
   }
@@ -148,10 +164,11 @@ export async function finishSubmission(
   }
 
   // 4. Nothing of the job left behind, except a log that could not be uploaded: that is kept, and the
-  // organizers are told where (after the final status, so a retried finish uploads and reports again).
+  // organizers are told where (after the final status, so a finish retried before this uploads and
+  // reports again; one retried after it finds the log kept, above, and leaves it there).
   if (uploadError !== undefined && job.jobName !== undefined && job.logFolderId !== undefined) {
-    const kept = await keepUnuploadedLog(ctx, job.jobName, submission.id);
-    await reportFinalUploadFailure(ctx, submission, job.logFolderId, uploadError, kept);
+    const keptAt = await keepUnuploadedLog(ctx, job.jobName, submission.id);
+    await reportUnuploadedLog(ctx, submission, job.logFolderId, uploadError, keptAt);
   }
   await cleanUpJob(ctx, job.jobName, !succeeded);
   ctx.finalMessageSent.delete(submission.id);
@@ -171,47 +188,6 @@ export async function finishSubmission(
     });
   }
   return result.applied;
-}
-
-/**
- * Tells the organizers that the final log could not be stored. A 403 is told apart: the account lost a
- * right on the folder (a workflow step can take it away), named with the folder and what to change.
- */
-async function reportFinalUploadFailure(
-  ctx: RunContext,
-  submission: Submission,
-  folderId: string,
-  error: unknown,
-  keptAt: string | undefined,
-): Promise<void> {
-  const what = `The final log of submission ${submission.id} (evaluation queue ${submission.evaluationId}) could not be uploaded`;
-  const kept =
-    keptAt === undefined
-      ? "The log could not be kept either (see the orchestrator's own log)."
-      : `The log is kept on the Docker host at ${keptAt} (every log that cannot be uploaded goes to that directory); remove it when done.`;
-  const lost = await diagnoseLostRight(ctx.client, error, folderId);
-  if (lost === undefined) {
-    ctx.alerts.report({
-      key: `log-upload:${submission.id}`,
-      subject: 'Submission Pipeline Failed',
-      submissionId: submission.id,
-      body: `${what}: ${(error as Error).message}\n${kept}`,
-    });
-    return;
-  }
-  ctx.alerts.report({
-    // One problem per queue and right: a template that does this does it to every submission.
-    key: `lost-right:${submission.evaluationId}:${lost.right}`,
-    subject: 'Submission Pipeline Failed',
-    submissionId: submission.id,
-    body: [
-      `${what}: ${(error as Error).message}`,
-      '',
-      describeLostRight(lost),
-      '',
-      `The submission was finished all the same (status, message and clean-up); only its final log is missing from folder ${folderId}. ${kept}`,
-    ].join('\n'),
-  });
 }
 
 /** Removes the job's containers (engine and steps) and its directory; keeps a failed job's when configured. */

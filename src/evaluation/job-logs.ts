@@ -2,9 +2,10 @@
  * A job's log on this side: followed live from the engine into `<job dir>/workflow.log`, uploaded as
  * `<submission>_logs.zip` to the submission's log folder (shared when SHARE_RESULTS_IMMEDIATELY, else
  * _LOCKED) when due, and once more at the end after the container stopped. A log whose final upload failed
- * is kept in `<work dir>/unuploaded-logs/` rather than removed with the job directory.
+ * is kept in `<work dir>/unuploaded-logs/` (the orchestrator's user only) rather than removed with the job
+ * directory.
  */
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RunContext } from './context.js';
 import { submissionFolderName } from './folders.js';
@@ -89,29 +90,76 @@ export async function uploadJobLog(
 /** Where logs that could not be uploaded are kept, under the work directory. */
 export const UNUPLOADED_LOGS_DIR = 'unuploaded-logs';
 
+/** Left in the job directory once its log is kept (saying where), so a retried finish leaves the log alone. */
+const KEPT_MARKER = `${LOG_FILE}.kept`;
+
+/** A path as this process sees it, and as the Docker host does (what the organizers are told). */
+export interface LocalAndHostPath {
+  local: string;
+  host: string;
+}
+
+/** `<work dir>/unuploaded-logs`, as this process and as the Docker host see it. */
+export function unuploadedLogsDir(ctx: RunContext): LocalAndHostPath {
+  return {
+    local: join(dirname(ctx.jobRoot.local), UNUPLOADED_LOGS_DIR),
+    host: join(dirname(ctx.jobRoot.host), UNUPLOADED_LOGS_DIR),
+  };
+}
+
+function keptLogPaths(ctx: RunContext, submissionId: string): LocalAndHostPath {
+  const name = `${submissionFolderName(submissionId)}_logs.txt`;
+  const directory = unuploadedLogsDir(ctx);
+  return { local: join(directory.local, name), host: join(directory.host, name) };
+}
+
+/** The job's log when an earlier finish already kept it (and it is still there); else undefined. */
+export async function keptLogOf(
+  ctx: RunContext,
+  jobName: string,
+  submissionId: string,
+): Promise<LocalAndHostPath | undefined> {
+  const marker = JobDirectory.of(ctx.jobRoot, jobName).localFile(KEPT_MARKER);
+  const kept = keptLogPaths(ctx, submissionId);
+  try {
+    await access(marker);
+    await access(kept.local);
+  } catch {
+    return undefined;
+  }
+  return kept;
+}
+
 /**
  * Moves the job's log out of its job directory (which is about to be removed) into
- * `<work dir>/unuploaded-logs/<submission>_logs.txt`. Returns that path as the Docker host sees it, or
- * undefined when there was no log or it could not be moved (logged).
+ * `<work dir>/unuploaded-logs/<submission>_logs.txt`: the directory readable by the orchestrator's user
+ * only (0700), the file too (0600), since the log is not redacted. Nothing deletes these files; the
+ * organizers remove them once read. Each one kept is named in the orchestrator's log at warn level.
+ * Returns the path as the Docker host sees it (also when an earlier finish kept it already), or undefined
+ * when there was no log or it could not be moved (logged).
  */
 export async function keepUnuploadedLog(
   ctx: RunContext,
   jobName: string,
   submissionId: string,
 ): Promise<string | undefined> {
+  const already = await keptLogOf(ctx, jobName, submissionId);
+  if (already !== undefined) return already.host;
   const from = logPathOf(ctx, jobName);
-  const name = `${submissionFolderName(submissionId)}_logs.txt`;
-  const directory = join(dirname(ctx.jobRoot.local), UNUPLOADED_LOGS_DIR);
-  const to = join(directory, name);
+  const directory = unuploadedLogsDir(ctx).local;
+  const to = keptLogPaths(ctx, submissionId);
   try {
-    await mkdir(directory, { recursive: true });
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    await chmod(directory, 0o700);
     try {
-      await rename(from, to);
+      await rename(from, to.local);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-      await copyFile(from, to);
+      await copyFile(from, to.local);
       await rm(from, { force: true });
     }
+    await chmod(to.local, 0o600);
+    await writeFile(JobDirectory.of(ctx.jobRoot, jobName).localFile(KEPT_MARKER), `${to.host}\n`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     ctx.logger.warn('Could not keep the log that was not uploaded', {
@@ -121,5 +169,10 @@ export async function keepUnuploadedLog(
     });
     return undefined;
   }
-  return join(dirname(ctx.jobRoot.host), UNUPLOADED_LOGS_DIR, name);
+  ctx.logger.warn('Kept the final log that could not be uploaded', {
+    submissionId,
+    job: jobName,
+    path: to.host,
+  });
+  return to.host;
 }

@@ -21,7 +21,9 @@ import {
 import { ensureFollower, logFolderOf } from './job-logs.js';
 import type { RunContext } from './context.js';
 import { sendStartedMessage, settleStartedMessage } from './started-message.js';
+import { recordErrorAnnotations } from './earlier-errors.js';
 import { engineCommand } from './engine-command.js';
+import { ERROR_ANNOTATIONS } from './failure-reason.js';
 import { finishSubmission } from './finish.js';
 import { JobDirectory } from './job-directory.js';
 import type { Outcome } from './outcome.js';
@@ -136,6 +138,8 @@ export async function startSubmission(
       submitterUploadSynId: folders.shared,
       adminUploadSynId: folders.locked,
     });
+    // An earlier run's error annotations are still on the status: the end of this run must tell them apart.
+    await recordErrorAnnotations(directory, claim.status, ERROR_ANNOTATIONS);
     const image = ctx.config.workflow.engineImage;
     try {
       await ctx.engine.ensureImage(image);

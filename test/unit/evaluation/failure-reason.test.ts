@@ -62,6 +62,25 @@ describe('errorAnnotation', () => {
     expect(errorAnnotation(v1(false))).toMatchObject({ name: 'prediction_file_errors', isPrivate: false });
   });
 
+  it("challengeutils' annotate_submission(is_private=True): a private v1 entry and a v2 copy is private", () => {
+    const both = (isPrivate?: boolean) =>
+      status({
+        annotations: {
+          stringAnnos: [
+            { key: 'submission_errors', value: MISSING, ...(isPrivate === undefined ? {} : { isPrivate }) },
+          ],
+        },
+        submissionAnnotations: {
+          id: '1',
+          etag: 'e',
+          annotations: { submission_errors: { type: 'STRING', value: [MISSING] } },
+        },
+      });
+    expect(errorAnnotation(both(true))).toMatchObject({ text: MISSING, isPrivate: true });
+    expect(errorAnnotation(both())?.isPrivate).toBe(true);
+    expect(errorAnnotation(both(false))?.isPrivate).toBe(false);
+  });
+
   it('empty errors (a valid submission) and unknown names are not errors', () => {
     expect(
       errorAnnotation(
@@ -114,12 +133,11 @@ describe('placeStepErrors', () => {
     }
   });
 
-  it('shared results: the log is quoted; a private annotation is not (FailureReason is public then)', () => {
-    expect(placeStepErrors(annotation(true), fromLog, true)).toEqual({
-      inReason: fromLog,
-      inMessage: fromLog,
-    });
+  it('shared results: log lines go only into the message, never into the (public) FailureReason', () => {
+    expect(placeStepErrors(annotation(true), fromLog, true)).toEqual({ inMessage: fromLog });
+    expect(placeStepErrors(undefined, fromLog, true)).toEqual({ inMessage: fromLog });
     expect(placeStepErrors(annotation(true), undefined, true)).toEqual({});
+    expect(placeStepErrors(undefined, undefined, true)).toEqual({});
   });
 
   it('locked results: nothing from the log or a private annotation reaches the message', () => {
