@@ -33,6 +33,18 @@ const VALUE_CHECKS: Readonly<Record<string, (value: string) => boolean>> = {
 };
 
 /**
+ * A value of a v2 annotation's list as Synapse reads it: a string, or a JSON number or boolean, which
+ * Synapse's JSON reader turns into its text (synapseclient 4.x's SubmissionStatus model sends
+ * `"value": [0.9]`). A double comes back in JavaScript's spelling ("90" where Java writes "90.0").
+ */
+function asAnnotationString(raw: unknown): string | undefined {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'boolean') return String(raw);
+  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
+  return undefined;
+}
+
+/**
  * A v2 annotation map as Synapse accepts it (§4.1): key names, key and value counts, the STRING length
  * budget, and values that parse as their declared type. Returns the map to store (keys trimmed).
  */
@@ -66,8 +78,9 @@ export function validateAnnotations(raw: unknown): Record<string, V2AnnotationVa
       throw badRequest(`key=${key} has more than the ${MAX_ANNOTATION_VALUES} values allowed.`);
     }
     const values: string[] = [];
-    for (const item of value as unknown[]) {
-      if (typeof item !== 'string') throw badRequest(`Values for key=${key} must be strings.`);
+    for (const raw of value as unknown[]) {
+      const item = asAnnotationString(raw);
+      if (item === undefined) throw badRequest(`Values for key=${key} must be strings.`);
       if (!check(item)) throw badRequest(`Value for key=${key} is not a valid ${type as string}: ${item}`);
       values.push(item);
     }

@@ -29,6 +29,8 @@ import { registerFileRoutes } from './routes/files.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerProfileRoutes } from './routes/profiles.js';
 import { registerProvenanceRoutes } from './routes/provenance.js';
+import { registerStatusBatchRoutes } from './routes/status-batch.js';
+import { registerTeamMemberRoutes } from './routes/team-members.js';
 import { registerUploadDestinationRoutes } from './routes/upload-destinations.js';
 import type { PlatformContext, RouteModule } from './context.js';
 
@@ -70,7 +72,9 @@ const SYNAPSE_PREFIX = /^\/(repo|file|auth)\/v1(\/|$)/;
 
 const ROUTES: readonly RouteModule[] = [
   registerProfileRoutes,
+  registerTeamMemberRoutes,
   registerEvaluationRoutes,
+  registerStatusBatchRoutes,
   registerEvaluationAdminRoutes,
   registerEntityRoutes,
   registerEntityInfoRoutes,

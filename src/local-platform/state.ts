@@ -100,6 +100,11 @@ export interface PlatformState {
   /** Provenance records by id (absent in state files written before they existed). */
   activities?: Record<string, Activity>;
   uploads: Record<string, StoredUpload>;
+  /**
+   * Evaluation id → the token a batch series of status updates (PUT /evaluation/{id}/statusBatch) must
+   * send next; absent when no series is in progress (and in state files written before batches existed).
+   */
+  statusBatchTokens?: Record<string, string>;
   messages: StoredMessage[];
   /** Sender -> times (ms) of their recent messages, for the 10-per-minute limit. */
   messageTimes: Record<string, number[]>;

@@ -169,10 +169,10 @@ function validateV1Annotations(
 export type StatusPutBody = { [K in keyof SubmissionStatus]?: SubmissionStatus[K] | null };
 
 /**
- * Applies a status PUT: checks as the server does, then replaces the stored status whole (fields left
- * out are lost, as on Synapse) with a new etag and statusVersion.
+ * Checks a status PUT as the server does and returns the status that replaces the stored one whole
+ * (fields left out are lost, as on Synapse), with a new etag and statusVersion; stores nothing.
  */
-export function replaceStatus(
+export function checkStatusPut(
   store: PlatformStore,
   subId: string,
   body: StatusPutBody,
@@ -224,8 +224,31 @@ export function replaceStatus(
       ? {}
       : { cancelRequested: body.cancelRequested }),
   };
-  state.statuses[subId] = next;
   return next;
+}
+
+/**
+ * Applies a status PUT. Like any change to an evaluation's submissions on Synapse, it ends a batch
+ * series in progress on that evaluation (the series' next batch gets 412).
+ */
+export function replaceStatus(
+  store: PlatformStore,
+  subId: string,
+  body: StatusPutBody,
+  callerId: string,
+): StoredStatus {
+  const next = checkStatusPut(store, subId, body, callerId);
+  store.state.statuses[subId] = next;
+  endStatusBatchSeries(store.state, requireSubmission(store.state, subId).evaluationId);
+  return next;
+}
+
+/** Ends the batch series of status updates in progress on an evaluation, if any (its next batch gets 412). */
+export function endStatusBatchSeries(state: PlatformState, evaluationId: string): void {
+  if (state.statusBatchTokens === undefined) return;
+  state.statusBatchTokens = Object.fromEntries(
+    Object.entries(state.statusBatchTokens).filter(([id]) => id !== evaluationId),
+  );
 }
 
 /** Marks a status changed by someone other than a PUT (a cancel request, an admin edit). */

@@ -6,6 +6,10 @@
  * - the bearer token goes with every request to a URL on the repository endpoint's host and port, and
  *   with none elsewhere (the client's `_is_synapse_uri` compares the netloc), presigned URLs included;
  * - ids are sent as the client has them (strings), nulls included (`"teamId": null`).
+ *
+ * synapseclient 4.x keeps these habits. Its legacy `syn.*` methods still go through requests; its models
+ * (`synapseclient.models`) and its uploads and downloads go through httpx, with the same JSON headers and
+ * the same rule for the token; a model GET has no body at all.
  */
 
 export interface ClientResponse<T = unknown> {
@@ -23,10 +27,10 @@ export class PythonClientShape {
   private readonly token: string;
   readonly userAgent: string;
 
-  constructor(baseUrl: string, token: string, version = '2.7.2') {
+  constructor(baseUrl: string, token: string, version = '2.7.2', transport = 'python-requests/2.31.0') {
     this.baseUrl = baseUrl;
     this.token = token;
-    this.userAgent = `synapseclient/${version} python-requests/2.31.0`;
+    this.userAgent = `synapseclient/${version} ${transport}`;
   }
 
   /** The client's rule for the Authorization header: only for the repository endpoint's host and port. */

@@ -2,7 +2,8 @@
  * Local platform routes: what clients read about an entity besides the entity itself. Its bundle
  * (POST /entity/{id}/bundle2 and /entity/{id}/version/{n}/bundle2, every EntityBundleRequest flag the
  * platform can answer), its header (GET /entity/{id}/type), its path from the root, its versions, the
- * caller's permissions on it, and the evaluation queues it is the content source of.
+ * caller's permissions on it, the evaluation queues it is the content source of, and the file versions
+ * whose content has a given MD5 (GET /entity/md5/{md5}, how synapseclient's `get(path)` finds a local file).
  */
 import { CONCRETE, type EntityHeader, type Evaluation } from '../../synapse/types.js';
 import type { RouteModule } from '../context.js';
@@ -19,7 +20,7 @@ import {
   requireBody,
   requireEntity,
 } from '../entities.js';
-import { benefactorOf, canAccessEvaluation, userEntityPermissions } from '../permissions.js';
+import { benefactorOf, canAccessEntity, canAccessEvaluation, userEntityPermissions } from '../permissions.js';
 import type { PlatformState, StoredEntity } from '../state.js';
 import { paginate, parsePage } from '../submissions.js';
 
@@ -122,6 +123,28 @@ function versionsOf(state: PlatformState, entity: StoredEntity) {
   });
 }
 
+/**
+ * Headers of every version of every file the user can read whose file handle has this MD5, newest
+ * entity first; an empty page when there is none (synapseclient then says the file is not in Synapse).
+ */
+function headersByMd5(state: PlatformState, md5: string, userId: string): EntityHeader[] {
+  const wanted = md5.toLowerCase();
+  return Object.values(state.entities)
+    .filter((e) => e.concreteType === CONCRETE.fileEntity && canAccessEntity(state, e.id, userId, 'READ'))
+    .sort((a, b) => numericIdOf(b.id) - numericIdOf(a.id))
+    .flatMap((entity) => {
+      const current = entityHeader(state, entity);
+      return versionsOf(state, entity)
+        .filter((version) => version.contentMd5?.toLowerCase() === wanted)
+        .map((version) => ({
+          ...current,
+          versionNumber: version.versionNumber,
+          versionLabel: version.versionLabel,
+          isLatestVersion: version.versionNumber === (entity.versionNumber ?? 1),
+        }));
+    });
+}
+
 export const registerEntityInfoRoutes: RouteModule = (app, { store }) => {
   app.post<IdParams>('/repo/v1/entity/:id/bundle2', (request) => {
     const entity = readableEntity(store.state, request.params.id, request.principalId);
@@ -141,6 +164,12 @@ export const registerEntityInfoRoutes: RouteModule = (app, { store }) => {
       return paginate(versionsOf(store.state, entity), parsePage(request.query));
     },
   );
+
+  // Synapse lists at most 200 and says how many it listed; there is no paging.
+  app.get<{ Params: { md5: string } }>('/repo/v1/entity/md5/:md5', (request) => {
+    const results = headersByMd5(store.state, request.params.md5, request.principalId).slice(0, 200);
+    return { totalNumberOfResults: results.length, results };
+  });
 
   app.get<IdParams>('/repo/v1/entity/:id/type', (request) =>
     entityHeader(store.state, readableEntity(store.state, request.params.id, request.principalId)),

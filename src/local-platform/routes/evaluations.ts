@@ -96,6 +96,50 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     },
   );
 
+  // A bare JSON number, every submission whatever its status (synapseclient 4.x's Submission.get_submission_count).
+  app.get<{ Params: { evalId: string } }>(
+    '/repo/v1/evaluation/:evalId/submission/count',
+    (request, reply) => {
+      requireEvaluationAccess(
+        store.state,
+        request.params.evalId,
+        request.principalId,
+        'READ_PRIVATE_SUBMISSION',
+      );
+      const count = submissionsOf(store.state, request.params.evalId, {}).length;
+      return reply.type('application/json').send(JSON.stringify(count));
+    },
+  );
+
+  // The caller's own submissions, and with their statuses (Submission.get_user_submissions in 4.x).
+  app.get<{ Params: { evalId: string }; Querystring: PageQuery }>(
+    '/repo/v1/evaluation/:evalId/submission',
+    (request) => {
+      requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
+      const own = submissionsOf(store.state, request.params.evalId, {}).filter(
+        (s) => s.userId === request.principalId,
+      );
+      return paginate(own, parsePage(request.query));
+    },
+  );
+
+  app.get<{ Params: { evalId: string }; Querystring: PageQuery }>(
+    '/repo/v1/evaluation/:evalId/submission/bundle',
+    (request) => {
+      requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
+      const canSeePrivate = canAccessEvaluation(
+        store.state,
+        request.params.evalId,
+        request.principalId,
+        'READ_PRIVATE_SUBMISSION',
+      );
+      const bundles = submissionsOf(store.state, request.params.evalId, {})
+        .filter((s) => s.userId === request.principalId)
+        .map((submission) => ({ submission, submissionStatus: view(submission.id, canSeePrivate) }));
+      return paginate(bundles, parsePage(request.query));
+    },
+  );
+
   app.get<{ Params: { evalId: string }; Querystring: PageQuery }>(
     '/repo/v1/evaluation/:evalId/submission/status/all',
     (request) => {

@@ -103,6 +103,22 @@ export const registerProfileRoutes: RouteModule = (app, { store }) => {
     return paginate(teams, parsePage(request.query));
   });
 
+  // The certification quiz's passing record: every user here passed it (is_certified in synapseclient 4.x).
+  app.get<{ Params: { id: string } }>('/repo/v1/user/:id/certifiedUserPassingRecord', (request) => {
+    const profile = publicProfile(store.state, request.params.id);
+    return {
+      userId: profile.ownerId,
+      quizId: 1,
+      responseId: Number(profile.ownerId),
+      score: 10,
+      passed: true,
+      certified: true,
+      revoked: false,
+      passedOn: profile.createdOn ?? new Date(0).toISOString(),
+      corrections: [],
+    };
+  });
+
   app.get<{ Params: { id: string }; Querystring: { mask?: string } }>(
     '/repo/v1/user/:id/bundle',
     (request) => {

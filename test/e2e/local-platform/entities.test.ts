@@ -485,7 +485,10 @@ describe('annotations2', () => {
       { k: { type: 'TIMESTAMP_MS', value: ['2024-01-01'] } },
       { k: { type: 'STRING', value: 'not a list' } },
       { k: { type: 'INTEGER', value: ['1'] } },
-      { k: { type: 'LONG', value: [5] } },
+      // A JSON number is read as its text (synapseclient 4.x sends them); an object or a null is not.
+      { k: { type: 'LONG', value: [1.5] } },
+      { k: { type: 'LONG', value: [{ n: 5 }] } },
+      { k: { type: 'STRING', value: [null] } },
       { k: { type: 'STRING', value: Array.from({ length: 101 }, () => 'v') } },
       Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, { type: 'STRING', value: ['v'] }])),
     ];
