@@ -127,10 +127,11 @@ class TreeWriter {
         return;
       }
       await mkdir(dirname(target), { recursive: true });
-      const chunks = await body();
       // Executable bits are kept (scripts in a workflow need them); nothing else of the stored mode.
       const file = await open(target, 'w', (mode & 0o111) !== 0 ? 0o755 : 0o644);
       try {
+        // Read at once: between opening an entry and reading it, nothing else may be awaited.
+        const chunks = await body();
         for await (const chunk of chunks) {
           this.stats.bytes += chunk.length;
           if (this.stats.bytes > this.options.limits.maxBytes) throw this.tooManyBytes();
@@ -200,9 +201,14 @@ async function extractZip(archive: string, writer: TreeWriter): Promise<void> {
         }
         writer.checkDeclaredSize(entry.uncompressedSize);
       }
-      await writer.add(name, kind, entry.externalFileAttributes >>> 16, () =>
-        zip.openReadStreamPromise(entry),
-      );
+      await writer.add(name, kind, entry.externalFileAttributes >>> 16, async () => {
+        const stream = await zip.openReadStreamPromise(entry);
+        // yauzl checks an entry's size while inflating, ahead of the reader: an entry whose header
+        // understates it fails the stream before it is read. The reader gets that error (the stream
+        // keeps it); without a listener it would also be thrown as uncaught and end the daemon.
+        stream.on('error', () => undefined);
+        return stream;
+      });
     }
   } catch (error) {
     zip.close();
