@@ -45,8 +45,7 @@ export async function finishSubmission(
   const finalStatus = succeeded ? ctx.stage.succeeded : ctx.stage.failed;
   // A finish retried after an earlier attempt kept the log (its upload failed): that log is the one to read.
   const kept = job.jobName === undefined ? undefined : await keptLogOf(ctx, job.jobName, submission.id);
-  const logPath =
-    kept !== undefined ? kept.local : job.jobName === undefined ? undefined : logPathOf(ctx, job.jobName);
+  const logPath = job.jobName === undefined ? undefined : (kept?.local ?? logPathOf(ctx, job.jobName));
 
   // 1. The final logs, after the container's last line (not again once kept: the organizers were told).
   let truncated = false;

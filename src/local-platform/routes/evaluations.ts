@@ -52,6 +52,12 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     if (stored === undefined) throw notFound(`Submission status ${id} does not exist.`);
     return statusView(store.state, stored, canSeePrivate);
   };
+  /** Whether the caller sees a status's private annotations. */
+  const seesPrivate = (evaluationId: string, userId: string): boolean =>
+    canAccessEvaluation(store.state, evaluationId, userId, 'READ_PRIVATE_SUBMISSION');
+  /** The caller's own submissions to the evaluation, in id order. */
+  const ownSubmissions = (evaluationId: string, userId: string): Submission[] =>
+    submissionsOf(store.state, evaluationId, {}).filter((s) => s.userId === userId);
 
   app.get<{ Params: { evalId: string } }>('/repo/v1/evaluation/:evalId', (request) => {
     const {
@@ -116,10 +122,7 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     '/repo/v1/evaluation/:evalId/submission',
     (request) => {
       requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
-      const own = submissionsOf(store.state, request.params.evalId, {}).filter(
-        (s) => s.userId === request.principalId,
-      );
-      return paginate(own, parsePage(request.query));
+      return paginate(ownSubmissions(request.params.evalId, request.principalId), parsePage(request.query));
     },
   );
 
@@ -127,15 +130,11 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     '/repo/v1/evaluation/:evalId/submission/bundle',
     (request) => {
       requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
-      const canSeePrivate = canAccessEvaluation(
-        store.state,
-        request.params.evalId,
-        request.principalId,
-        'READ_PRIVATE_SUBMISSION',
-      );
-      const bundles = submissionsOf(store.state, request.params.evalId, {})
-        .filter((s) => s.userId === request.principalId)
-        .map((submission) => ({ submission, submissionStatus: view(submission.id, canSeePrivate) }));
+      const canSeePrivate = seesPrivate(request.params.evalId, request.principalId);
+      const bundles = ownSubmissions(request.params.evalId, request.principalId).map((submission) => ({
+        submission,
+        submissionStatus: view(submission.id, canSeePrivate),
+      }));
       return paginate(bundles, parsePage(request.query));
     },
   );
@@ -144,12 +143,7 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     '/repo/v1/evaluation/:evalId/submission/status/all',
     (request) => {
       requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
-      const canSeePrivate = canAccessEvaluation(
-        store.state,
-        request.params.evalId,
-        request.principalId,
-        'READ_PRIVATE_SUBMISSION',
-      );
+      const canSeePrivate = seesPrivate(request.params.evalId, request.principalId);
       const statuses = submissionsOf(store.state, request.params.evalId, request.query).map((s) =>
         view(s.id, canSeePrivate),
       );
@@ -181,13 +175,7 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
   app.get<{ Params: { subId: string } }>('/repo/v1/evaluation/submission/:subId/status', (request) => {
     const submission = requireSubmission(store.state, request.params.subId);
     requireEvaluationAccess(store.state, submission.evaluationId, request.principalId, 'READ');
-    const canSeePrivate = canAccessEvaluation(
-      store.state,
-      submission.evaluationId,
-      request.principalId,
-      'READ_PRIVATE_SUBMISSION',
-    );
-    return view(submission.id, canSeePrivate);
+    return view(submission.id, seesPrivate(submission.evaluationId, request.principalId));
   });
 
   app.put<{ Params: { subId: string }; Body: StatusPutBody }>(

@@ -47,6 +47,11 @@ async function statusOf(id: string): Promise<SubmissionStatus> {
   return read.data;
 }
 
+/** PUT /evaluation/{id}/statusBatch on the fixture's queue, as 4.x's batch_update_submission_statuses sends it. */
+function putBatch<T = unknown>(client: typeof org4, body: Record<string, unknown>) {
+  return client.rest<T>('PUT', 'repo', `/evaluation/${f.queue.id}/statusBatch`, body);
+}
+
 async function anotherSubmission(name: string): Promise<Submission> {
   return f.t.admin.createSubmission({
     evaluationId: f.queue.id,
@@ -130,18 +135,13 @@ describe('SubmissionStatus.batch_update_submission_statuses', () => {
   it('one batch (first and last): every status updated, an empty BatchUploadResponse', async () => {
     const second = await anotherSubmission('batch-one.csv');
     const statuses = [await statusOf(f.submission.id), await statusOf(second.id)];
-    const batch = await org4.rest<{ nextUploadToken?: string }>(
-      'PUT',
-      'repo',
-      `/evaluation/${f.queue.id}/statusBatch`,
-      {
-        statuses: statuses.map((s) =>
-          statusRequest(s, 'ACCEPTED', { batch: { type: 'STRING', value: ['yes'] } }),
-        ),
-        isFirstBatch: true,
-        isLastBatch: true,
-      },
-    );
+    const batch = await putBatch<{ nextUploadToken?: string }>(org4, {
+      statuses: statuses.map((s) =>
+        statusRequest(s, 'ACCEPTED', { batch: { type: 'STRING', value: ['yes'] } }),
+      ),
+      isFirstBatch: true,
+      isLastBatch: true,
+    });
     expect(batch.status).toBe(200);
     expect(batch.data.nextUploadToken).toBeUndefined();
     for (const before of statuses) {
@@ -155,62 +155,46 @@ describe('SubmissionStatus.batch_update_submission_statuses', () => {
 
   it('a series: each batch sends the token the previous one returned; a stale token is 412', async () => {
     const first = await statusOf(f.submission.id);
-    const opened = await org4.rest<{ nextUploadToken?: string }>(
-      'PUT',
-      'repo',
-      `/evaluation/${f.queue.id}/statusBatch`,
-      { statuses: [statusRequest(first, 'SCORED', {})], isFirstBatch: true, isLastBatch: false },
-    );
+    const opened = await putBatch<{ nextUploadToken?: string }>(org4, {
+      statuses: [statusRequest(first, 'SCORED', {})],
+      isFirstBatch: true,
+      isLastBatch: false,
+    });
     expect(opened.status).toBe(200);
     const token = opened.data.nextUploadToken;
     expect(typeof token).toBe('string');
 
-    const withoutToken = await org4.rest('PUT', 'repo', `/evaluation/${f.queue.id}/statusBatch`, {
+    const withoutToken = await putBatch(org4, {
       statuses: [statusRequest(await statusOf(f.submission.id), 'SCORED', {})],
       isFirstBatch: false,
       isLastBatch: true,
     });
     expect(withoutToken.status).toBe(400);
 
-    const closed = await org4.rest<{ nextUploadToken?: string }>(
-      'PUT',
-      'repo',
-      `/evaluation/${f.queue.id}/statusBatch`,
-      {
-        statuses: [statusRequest(await statusOf(f.submission.id), 'SCORED', {})],
-        isFirstBatch: false,
-        isLastBatch: true,
-        batchToken: token,
-      },
-    );
+    const closed = await putBatch<{ nextUploadToken?: string }>(org4, {
+      statuses: [statusRequest(await statusOf(f.submission.id), 'SCORED', {})],
+      isFirstBatch: false,
+      isLastBatch: true,
+      batchToken: token,
+    });
     expect(closed.status).toBe(200);
 
-    const replayed = await org4.rest<{ reason: string }>(
-      'PUT',
-      'repo',
-      `/evaluation/${f.queue.id}/statusBatch`,
-      {
-        statuses: [statusRequest(await statusOf(f.submission.id), 'SCORED', {})],
-        isFirstBatch: false,
-        isLastBatch: true,
-        batchToken: token,
-      },
-    );
+    const replayed = await putBatch<{ reason: string }>(org4, {
+      statuses: [statusRequest(await statusOf(f.submission.id), 'SCORED', {})],
+      isFirstBatch: false,
+      isLastBatch: true,
+      batchToken: token,
+    });
     expect(replayed.status).toBe(412);
     expect(replayed.data.reason).not.toBe('');
   });
 
   it('a status PUT in the middle of a series ends it: the next batch gets 412', async () => {
-    const opened = await org4.rest<{ nextUploadToken: string }>(
-      'PUT',
-      'repo',
-      `/evaluation/${f.queue.id}/statusBatch`,
-      {
-        statuses: [statusRequest(await statusOf(f.submission.id), 'SCORED', {})],
-        isFirstBatch: true,
-        isLastBatch: false,
-      },
-    );
+    const opened = await putBatch<{ nextUploadToken: string }>(org4, {
+      statuses: [statusRequest(await statusOf(f.submission.id), 'SCORED', {})],
+      isFirstBatch: true,
+      isLastBatch: false,
+    });
     const single = await org4.rest(
       'PUT',
       'repo',
@@ -218,7 +202,7 @@ describe('SubmissionStatus.batch_update_submission_statuses', () => {
       statusRequest(await statusOf(f.submission.id), 'VALIDATED', {}),
     );
     expect(single.status).toBe(200);
-    const next = await org4.rest('PUT', 'repo', `/evaluation/${f.queue.id}/statusBatch`, {
+    const next = await putBatch(org4, {
       statuses: [statusRequest(await statusOf(f.submission.id), 'SCORED', {})],
       isFirstBatch: false,
       isLastBatch: true,
@@ -231,7 +215,7 @@ describe('SubmissionStatus.batch_update_submission_statuses', () => {
     const second = await anotherSubmission('batch-stale.csv');
     const fresh = await statusOf(f.submission.id);
     const stale = { ...(await statusOf(second.id)), etag: 'not-the-etag' };
-    const batch = await org4.rest('PUT', 'repo', `/evaluation/${f.queue.id}/statusBatch`, {
+    const batch = await putBatch(org4, {
       statuses: [statusRequest(fresh, 'REJECTED', {}), statusRequest(stale, 'REJECTED', {})],
       isFirstBatch: true,
       isLastBatch: true,
@@ -242,13 +226,13 @@ describe('SubmissionStatus.batch_update_submission_statuses', () => {
 
   it('a submission twice is 400; a caller without UPDATE_SUBMISSION gets 403', async () => {
     const status = await statusOf(f.submission.id);
-    const twice = await org4.rest('PUT', 'repo', `/evaluation/${f.queue.id}/statusBatch`, {
+    const twice = await putBatch(org4, {
       statuses: [statusRequest(status, 'SCORED', {}), statusRequest(status, 'SCORED', {})],
       isFirstBatch: true,
       isLastBatch: true,
     });
     expect(twice.status).toBe(400);
-    const denied = await alice4.rest('PUT', 'repo', `/evaluation/${f.queue.id}/statusBatch`, {
+    const denied = await putBatch(alice4, {
       statuses: [statusRequest(status, 'SCORED', {})],
       isFirstBatch: true,
       isLastBatch: true,
