@@ -50,7 +50,7 @@ export async function createRuntime(
     token,
     logger,
     ...(options.synapse?.retry === undefined ? {} : { retry: options.synapse.retry }),
-    ...(options.synapse?.messages === undefined ? {} : { messages: options.synapse.messages }),
+    messages: { limit: config.notifications.messagesPerMinute, ...options.synapse?.messages },
   });
   const engine = new DockerEngine({
     url: config.engine.url,

@@ -48,33 +48,50 @@ export function registerLocalPlatformCommands(program: Command): void {
       'port of the object store behind presigned URLs, on the same host (default: --port + 1, so one ' +
         'forwarded pair of ports keeps working across restarts; any free port when --port is 0)',
     )
-    .action(async (options: { dataDir: string; host: string; port: string; objectStorePort?: string }) => {
-      const port = integerOption(options.port, '--port');
-      const objectStorePort =
-        options.objectStorePort === undefined
-          ? port === 0
-            ? 0
-            : port + 1
-          : integerOption(options.objectStorePort, '--object-store-port');
-      const platform = await startLocalPlatform({
-        dataDir: options.dataDir,
-        host: options.host,
-        port,
-        objectStorePort,
-      });
-      process.stdout.write(
-        `Local platform listening at ${platform.url}\n` +
-          `  Synapse APIs: ${platform.url}/repo/v1, /file/v1, /auth/v1 (set SYNAPSE_ENDPOINT=${platform.url})\n` +
-          `  Object store: ${platform.objectStoreUrl} (presigned URLs)\n` +
-          `  State:        ${options.dataDir}\n` +
-          `  Admin token:  in ${join(options.dataDir, 'admin-token')} (for synapse-orchestrator local-admin)\n`,
-      );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await platform.close();
-    });
+    .option(
+      '--messages-per-minute <n>',
+      'messages one account may send a minute, as on Synapse (set MESSAGES_PER_MINUTE to match)',
+      '10',
+    )
+    .action(
+      async (options: {
+        dataDir: string;
+        host: string;
+        port: string;
+        objectStorePort?: string;
+        messagesPerMinute: string;
+      }) => {
+        const port = integerOption(options.port, '--port');
+        const objectStorePort =
+          options.objectStorePort === undefined
+            ? port === 0
+              ? 0
+              : port + 1
+            : integerOption(options.objectStorePort, '--object-store-port');
+        const platform = await startLocalPlatform({
+          dataDir: options.dataDir,
+          host: options.host,
+          port,
+          objectStorePort,
+          messageLimit: {
+            count: integerOption(options.messagesPerMinute, '--messages-per-minute'),
+            windowMs: 60_000,
+          },
+        });
+        process.stdout.write(
+          `Local platform listening at ${platform.url}\n` +
+            `  Synapse APIs: ${platform.url}/repo/v1, /file/v1, /auth/v1 (set SYNAPSE_ENDPOINT=${platform.url})\n` +
+            `  Object store: ${platform.objectStoreUrl} (presigned URLs)\n` +
+            `  State:        ${options.dataDir}\n` +
+            `  Admin token:  in ${join(options.dataDir, 'admin-token')} (for synapse-orchestrator local-admin)\n`,
+        );
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await platform.close();
+      },
+    );
 
   const admin = program
     .command('local-admin')

@@ -77,6 +77,8 @@ export interface Config {
     principalId: string | undefined;
     /** Bits: 1 started, 2 completed, 4 failed, 8 stopped on request, 16 timed out. */
     submitterMask: number;
+    /** Messages the account may send per minute (Synapse: 10). */
+    messagesPerMinute: number;
   };
   logs: { uploadIntervalSeconds: number; maxBytes: number };
   results: {

@@ -362,7 +362,11 @@ function assemble(
       keepFailedJobDirs: v.KEEP_FAILED_JOB_DIRS,
     },
     templates: { maxBytes: v.TEMPLATE_MAX_BYTES, maxEntries: v.TEMPLATE_MAX_ENTRIES },
-    notifications: { principalId: v.NOTIFICATION_PRINCIPAL_ID, submitterMask: v.SUBMITTER_NOTIFICATION_MASK },
+    notifications: {
+      principalId: v.NOTIFICATION_PRINCIPAL_ID,
+      submitterMask: v.SUBMITTER_NOTIFICATION_MASK,
+      messagesPerMinute: v.MESSAGES_PER_MINUTE,
+    },
     logs: { uploadIntervalSeconds: v.LOG_UPLOAD_INTERVAL_SECONDS, maxBytes: v.MAX_LOG_BYTES },
     results: {
       shareImmediately: v.SHARE_RESULTS_IMMEDIATELY,

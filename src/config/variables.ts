@@ -389,6 +389,14 @@ const variableSpecs = {
     defaultText: '31',
     parse: integerWithDefault(31, { min: 0, max: 31 }),
   },
+  MESSAGES_PER_MINUTE: {
+    section: 'Participant and admin notifications',
+    origin: 'new',
+    summary:
+      "Messages this account may send a minute; Synapse allows 10, shared by every instance using the account. Raise it only where the platform allows more (the local platform's --messages-per-minute).",
+    defaultText: '10',
+    parse: integerWithDefault(10, { min: 1, max: 10000 }),
+  },
   SHARE_RESULTS_IMMEDIATELY: {
     section: 'Participant and admin notifications',
     origin: 'swo',
