@@ -17,12 +17,11 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { loadConfig } from '../src/config/index.js';
-import { Daemon } from '../src/daemon.js';
+import { OrchestratorDaemon } from '../src/daemon.js';
 import { LABELS } from '../src/engine/interfaces.js';
 import { createLogger } from '../src/logging/logger.js';
 import { LocalPlatformAdmin } from '../src/local-platform/admin-client.js';
 import { startLocalPlatform } from '../src/local-platform/server.js';
-import { createRuntime } from '../src/runtime.js';
 import { SynapseClient } from '../src/synapse/client.js';
 import type { SynapseRequest } from '../src/synapse/http.js';
 import { zipBytes } from '../test/support/archives.js';
@@ -98,14 +97,15 @@ async function main(): Promise<void> {
     },
   });
   const logger = createLogger({ level: 'error', format: 'json', stream: silent });
-  const runtime = await createRuntime(config, logger);
+  const daemon = await OrchestratorDaemon.create(config, logger);
+  daemon.startSending();
 
   // The bench's own look at the statuses goes through another client, so it is not counted.
-  const observer = new SynapseClient({ endpoint: runtime.ctx.config.synapse.endpoint, token: bot.token });
+  const observer = new SynapseClient({ endpoint: config.synapse.endpoint, token: bot.token });
 
   // Count every Synapse call the orchestrator makes, by endpoint.
   const calls = new Map<string, number>();
-  const http = runtime.ctx.client.http;
+  const http = daemon.services.client.http;
   const original = http.request.bind(http);
   http.request = <T>(request: SynapseRequest): Promise<T> => {
     const key = endpointOf(request);
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     const id = await submit();
     calls.clear();
     for (;;) {
-      await runtime.orchestrator.runOnce();
+      await daemon.runOnce();
       const status = await observer.evaluations.getStatus(id);
       if (status.status === 'ACCEPTED') break;
       if (status.status === 'INVALID') throw new Error(`bench submission ${id} ended INVALID`);
@@ -153,8 +153,9 @@ async function main(): Promise<void> {
 
   // Start latency on the real schedule.
   const docker = new Docker();
-  const daemon = new Daemon(runtime.orchestrator, { pollIntervalSeconds: POLL_SECONDS, logger });
-  daemon.start();
+  await daemon.dispose();
+  const scheduled = await OrchestratorDaemon.create(config, logger);
+  scheduled.start();
   const latencies: number[] = [];
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
     await sleep(Math.random() * POLL_SECONDS * 1000);
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
     latencies.push((Date.now() - submittedAt) / 1000);
     while ((await observer.evaluations.getStatus(id)).status !== 'ACCEPTED') await sleep(200);
   }
-  await daemon.stop();
+  await scheduled.stop();
   const worst = Math.max(...latencies);
   const target = POLL_SECONDS + 2;
   console.log(

@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerDrainCommand } from './commands/drain.js';
 import { drainOutput } from './commands/drain-output.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './commands/exit-codes.js';
 import { registerLocalPlatformCommands } from './commands/local-platform.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
 
   registerValidateCommand(program);
   registerRunCommand(program);
+  registerDrainCommand(program);
   registerTryCommand(program);
   registerDemoCommand(program);
   registerSetupCommand(program);

@@ -1,88 +1,196 @@
 /**
- * The schedule: a node-cron task wakes every second and starts a tick when POLL_INTERVAL_SECONDS have
- * passed since the last one began (any interval, not just divisors of a minute). A tick never overlaps the
- * previous one: a slow tick delays the next instead of running beside it.
+ * The daemon as one object with a life: `create` acquires what it needs (the engine connection, the
+ * Synapse client, the outbox and its sender, the orchestrator), `start` begins the schedule, `runOnce` is
+ * one tick (for `run --once` and tests), `stop(grace)` winds it down, and `dispose` releases everything it
+ * acquired, in reverse order. Every command that runs the orchestrator (run, demo, try) uses this, so
+ * shutdown is the same everywhere.
  *
- * Stopping (SIGTERM, SIGINT) lets the current tick finish and exits; workflow containers keep running and
- * are picked up again by the next start.
+ * Stopping (SIGTERM, SIGINT): nothing new is claimed, the tick in progress and the writes under way get
+ * the grace period (7 s by default, inside compose's 10 s), and the process goes; workflow containers keep
+ * running. Anything cut short is redone at the next start: a claim whose container was never asked for
+ * goes back to the queue, a container that ended meanwhile is finished then, and a message is sent from
+ * where the outbox left it.
+ *
+ * Draining: ACCEPT_NEW_SUBMISSIONS=false, or `synapse-orchestrator drain` (a file in the work directory,
+ * so it survives a restart), or SIGUSR2: nothing new starts, what runs finishes. The daemon writes what it
+ * is doing to `<work dir>/state/instance.json` at every tick (see instance-state.ts).
  */
-import cron from 'node-cron';
-import type { Logger } from './logging/logger.js';
+import type { Config } from './config/config.js';
 import type { TickSummary } from './evaluation/orchestrator.js';
+import { Orchestrator } from './evaluation/orchestrator.js';
+import type { Services } from './evaluation/services.js';
+import { drainRequested, writeInstanceState } from './instance-state.js';
+import type { Logger } from './logging/logger.js';
+import { createRuntime, type RuntimeOptions } from './runtime.js';
+import { TickSchedule } from './tick-schedule.js';
 
-export interface Tickable {
-  runOnce(): Promise<TickSummary>;
-}
+/** How long a stop waits, in all, for the tick and the writes under way (compose waits 10 s). */
+export const DEFAULT_STOP_GRACE_MS = 7_000;
 
-export interface DaemonOptions {
-  pollIntervalSeconds: number;
-  logger: Logger;
-  now?: () => number;
-  /** Called after each tick (tests and the demo watch progress with it). */
+export interface DaemonOptions extends RuntimeOptions {
+  /** Called after each scheduled tick (the demo and tests watch progress with it). */
   onTick?: (summary: TickSummary) => void;
 }
 
-export class Daemon {
-  private task: ReturnType<typeof cron.schedule> | undefined;
-  private current: Promise<void> | undefined;
-  private lastStart = Number.NEGATIVE_INFINITY;
-  private stopping = false;
+type Release = () => Promise<void> | void;
 
-  constructor(
-    private readonly orchestrator: Tickable,
+export class OrchestratorDaemon {
+  private readonly releases: { name: string; release: Release }[] = [];
+  private schedule: TickSchedule | undefined;
+  private drainReason: string | undefined;
+  private stopped: Promise<void> | undefined;
+  private lastTick: { at: number; summary: TickSummary } | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly services: Services,
+    readonly orchestrator: Orchestrator,
+    private readonly logger: Logger,
     private readonly options: DaemonOptions,
   ) {}
 
+  /** Connects to the engine and the platform and opens the outbox; throws with what to fix. */
+  static async create(
+    config: Config,
+    logger: Logger,
+    options: DaemonOptions = {},
+  ): Promise<OrchestratorDaemon> {
+    const { services } = await createRuntime(config, logger, options);
+    const daemon = new OrchestratorDaemon(config, services, new Orchestrator(services), logger, options);
+    daemon.acquired('log followers', () => {
+      daemon.orchestrator.shutdown();
+    });
+    if (!config.intake.acceptNewSubmissions) daemon.drainReason = 'ACCEPT_NEW_SUBMISSIONS=false';
+    return daemon;
+  }
+
+  /** Whether nothing new starts (and why), as of now. */
+  get draining(): string | undefined {
+    if (this.drainReason !== undefined) return this.drainReason;
+    return drainRequested(this.config.workDir) ? 'synapse-orchestrator drain' : undefined;
+  }
+
+  /** Starts nothing new from now on; what runs finishes. Reported in the log and in instance.json. */
+  drain(reason: string): void {
+    if (this.drainReason !== undefined) return;
+    this.drainReason = reason;
+    this.logger.info('Draining: no new submission starts; running workflows finish', { reason });
+  }
+
+  /** One tick: start what capacity allows (unless draining), look after running jobs. */
+  async runOnce(): Promise<TickSummary> {
+    const draining = this.draining;
+    const summary = await this.orchestrator.runOnce({
+      startNothing: draining !== undefined || this.stopped !== undefined,
+    });
+    this.lastTick = { at: Date.now(), summary };
+    if (draining !== undefined && summary.running > 0) {
+      this.logger.info('Draining; waiting for running workflows to finish', {
+        reason: draining,
+        running: summary.running,
+      });
+    }
+    await this.recordState();
+    return summary;
+  }
+
+  /** Sends messages in the background (tests that drive ticks themselves call this instead of start()). */
+  startSending(): void {
+    this.services.sender.start();
+    this.acquired('message sender', () => this.services.sender.stop(1_000));
+  }
+
+  /** The schedule and the message sender run until stop(). */
   start(): void {
-    const now = this.options.now ?? Date.now;
-    this.task = cron.schedule(
-      '* * * * * *',
-      () => {
-        if (this.stopping || this.current !== undefined) return;
-        if (now() - this.lastStart < this.options.pollIntervalSeconds * 1000) return;
-        this.lastStart = now();
-        this.current = this.tick().finally(() => {
-          this.current = undefined;
-        });
+    this.startSending();
+    const schedule = new TickSchedule(
+      { runOnce: () => this.runOnce() },
+      {
+        pollIntervalSeconds: this.config.intake.pollIntervalSeconds,
+        logger: this.logger,
+        ...(this.options.onTick === undefined ? {} : { onTick: this.options.onTick }),
       },
-      { name: 'orchestrator-tick', noOverlap: true },
     );
-    this.options.logger.info('Orchestrator started', {
-      pollIntervalSeconds: this.options.pollIntervalSeconds,
+    this.schedule = schedule;
+    schedule.start();
+    this.acquired('schedule', async () => {
+      await schedule.stop(0);
+    });
+    this.logger.info('Orchestrator started', {
+      orchestratorId: this.config.orchestratorId,
+      pollIntervalSeconds: this.config.intake.pollIntervalSeconds,
+      ...(this.draining === undefined ? {} : { draining: this.draining }),
     });
   }
 
-  /** Runs a tick now, unless one is running (then waits for that one). */
-  async tickNow(): Promise<void> {
-    if (this.current === undefined) {
-      this.lastStart = (this.options.now ?? Date.now)();
-      this.current = this.tick().finally(() => {
-        this.current = undefined;
-      });
+  /**
+   * Waits (up to `timeoutMs`) for updates still under way and for every ready message to go out (needs the
+   * sender started): for `run --once`, and for the demo before it reports.
+   */
+  async settle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.orchestrator.settle(timeoutMs);
+    await this.services.sender.whenIdle(Math.max(0, deadline - Date.now()));
+  }
+
+  /**
+   * Winds down within `graceMs`: no new claim, the tick in progress and the updates under way get what is
+   * left of the grace, then everything is released. Containers keep running. Safe to call twice.
+   */
+  stop(graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> {
+    this.stopped ??= (async () => {
+      const deadline = Date.now() + graceMs;
+      const left = () => Math.max(0, deadline - Date.now());
+      this.orchestrator.halt();
+      const tickEnded = (await this.schedule?.stop(left())) ?? true;
+      await this.orchestrator.settle(left());
+      await this.services.sender.stop(left());
+      await this.services.outbox.flushed();
+      await this.recordState(true);
+      await this.dispose();
+      this.logger.info(
+        'Orchestrator stopped; running workflows continue and are picked up at the next start',
+        {
+          ...(tickEnded ? {} : { note: 'the last tick was cut short; the next start redoes what it left' }),
+        },
+      );
+    })();
+    return this.stopped;
+  }
+
+  /** Releases what was acquired, last first. */
+  async dispose(): Promise<void> {
+    while (this.releases.length > 0) {
+      const { name, release } = this.releases.pop() ?? { name: '', release: () => undefined };
+      try {
+        await release();
+      } catch (error) {
+        this.logger.warn('Could not release a resource cleanly', {
+          resource: name,
+          error: (error as Error).message,
+        });
+      }
     }
-    await this.current;
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.task?.stop();
-    await this.task?.destroy();
-    await this.current;
-    this.options.logger.info(
-      'Orchestrator stopped; running workflows continue and are picked up at the next start',
-    );
+  private acquired(name: string, release: Release): void {
+    this.releases.push({ name, release });
   }
 
-  private async tick(): Promise<void> {
+  private async recordState(stopped = false): Promise<void> {
     try {
-      const summary = await this.orchestrator.runOnce();
-      this.options.onTick?.(summary);
-      if (summary.started + summary.finished > 0) this.options.logger.info('Tick', { ...summary });
-      else this.options.logger.debug('Tick', { ...summary });
-    } catch (error) {
-      this.options.logger.error('Tick failed; trying again at the next one', {
-        error: (error as Error).message,
+      await writeInstanceState(this.config.workDir, {
+        orchestratorId: this.config.orchestratorId,
+        pid: process.pid,
+        state: stopped ? 'stopped' : this.draining !== undefined ? 'draining' : 'running',
+        ...(this.draining === undefined ? {} : { drainReason: this.draining }),
+        runningJobs: this.lastTick?.summary.running ?? 0,
+        ...(this.lastTick === undefined ? {} : { lastTickAt: new Date(this.lastTick.at).toISOString() }),
+        messages: this.services.outbox.counts(),
+        updatedAt: new Date().toISOString(),
       });
+    } catch (error) {
+      this.logger.debug('Could not write the instance state file', { error: (error as Error).message });
     }
   }
 }

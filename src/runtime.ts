@@ -1,18 +1,21 @@
 /**
- * Builds the running parts from a configuration: the Synapse client, the engine, the template cache, the
- * folders, the admin alerts, the job root, and the orchestrator that uses them.
+ * Builds the fixed parts (Services) from a configuration: the Synapse client, the engine, the template
+ * cache, the folders, the outbox and its sender, the admin alerts, the job root. The daemon (daemon.ts)
+ * owns them and the orchestrator that uses them.
  */
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import { DockerEngine } from './engine/docker.js';
 import { registryAuthResolver } from './engine/registry-auth.js';
 import { AdminAlerts } from './evaluation/admin-alerts.js';
-import type { RunContext } from './evaluation/context.js';
 import { OutputFolders } from './evaluation/folders.js';
 import { ParticipantNotifier } from './evaluation/notifications.js';
 import { resolveJobRoot } from './evaluation/job-directory.js';
-import { Orchestrator } from './evaluation/orchestrator.js';
+import type { Services } from './evaluation/services.js';
 import { stageStatuses } from './evaluation/stages.js';
+import { isRunningHere, jobOf } from './evaluation/transitions.js';
+import { Outbox } from './outbox/outbox.js';
+import { OutboxSender } from './outbox/sender.js';
 import type { Logger } from './logging/logger.js';
 import { SynapseClient, type SynapseClientOptions } from './synapse/client.js';
 import type { UserProfile } from './synapse/types.js';
@@ -28,8 +31,7 @@ export interface RuntimeOptions {
 }
 
 export interface Runtime {
-  ctx: RunContext;
-  orchestrator: Orchestrator;
+  services: Services;
   engine: DockerEngine;
 }
 
@@ -83,7 +85,9 @@ export async function createRuntime(
     return me;
   };
   const ownPrincipalId = async () => (await profile()).ownerId;
-  const ctx: RunContext = {
+  const outbox = await Outbox.open(join(config.workDir, 'state', 'outbox'));
+  const stage = stageStatuses(config.intake.executionStage);
+  const ctx: Services = {
     config,
     client,
     engine,
@@ -99,19 +103,25 @@ export async function createRuntime(
       dataUnlockPrincipalId: config.results.dataUnlockPrincipalId,
     }),
     alerts: new AdminAlerts(
-      client,
+      outbox,
       async () => config.notifications.principalId ?? (await ownPrincipalId()),
       logger,
       join(config.workDir, 'state', 'admin-alerts.json'),
     ),
-    notifier: new ParticipantNotifier(client, config, logger),
-    followers: new Map(),
-    startedHere: new Set(),
-    startedMessages: new Map(),
-    finalMessageSent: new Set(),
-    uploadFailedAt: new Map(),
+    notifier: new ParticipantNotifier(client, config, outbox, logger),
+    outbox,
+    sender: new OutboxSender({
+      outbox,
+      messages: client.messages,
+      statusOf: (id) => client.evaluations.getStatus(id),
+      jobOf,
+      isRunning: (status) => status.status === stage.running && isRunningHere(ctx, status, undefined),
+      logger,
+      retry: client.http.policy,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    }),
     jobRoot: await resolveJobRoot(config, (name) => engine.volumeMountpoint(name)),
-    stage: stageStatuses(config.intake.executionStage),
+    stage,
     logger,
     userName: async () => (await profile()).userName,
     now: options.now ?? Date.now,
@@ -123,5 +133,5 @@ export async function createRuntime(
     host: ctx.jobRoot.host,
     found: ctx.jobRoot.source,
   });
-  return { ctx, orchestrator: new Orchestrator(ctx), engine };
+  return { services: ctx, engine };
 }

@@ -72,6 +72,13 @@ export interface Config {
     keepFailedJobDirs: boolean;
   };
   templates: { maxBytes: number; maxEntries: number };
+  /** Several instances on the same queues. */
+  instances: {
+    /** Another instance's submission not updated for this long means that instance stopped. */
+    staleAfterSeconds: number;
+    /** Return such submissions to the queue. */
+    reclaimStale: boolean;
+  };
   notifications: {
     /** Admin notifications go here; unset means the orchestrator's own account. */
     principalId: string | undefined;

@@ -362,6 +362,10 @@ function assemble(
       keepFailedJobDirs: v.KEEP_FAILED_JOB_DIRS,
     },
     templates: { maxBytes: v.TEMPLATE_MAX_BYTES, maxEntries: v.TEMPLATE_MAX_ENTRIES },
+    instances: {
+      staleAfterSeconds: v.STALE_INSTANCE_SECONDS,
+      reclaimStale: v.RECLAIM_STALE_SUBMISSIONS,
+    },
     notifications: {
       principalId: v.NOTIFICATION_PRINCIPAL_ID,
       submitterMask: v.SUBMITTER_NOTIFICATION_MASK,

@@ -32,6 +32,7 @@ export type Section =
   | 'Workflow engine'
   | 'Participant and admin notifications'
   | 'Intake'
+  | 'Several instances'
   | 'Registry credentials'
   | 'This instance';
 
@@ -453,6 +454,24 @@ const variableSpecs = {
     summary: 'Seconds between two looks at the queues.',
     defaultText: '10',
     parse: integerWithDefault(10, { min: 1, max: 3600 }),
+  },
+
+  // --- Several instances
+  STALE_INSTANCE_SECONDS: {
+    section: 'Several instances',
+    origin: 'new',
+    summary:
+      'Another instance whose running submissions were not updated for this long is reported to the admin as stopped (running jobs are updated at least every 5 minutes).',
+    defaultText: '1800',
+    parse: integerWithDefault(1800, { min: 600 }),
+  },
+  RECLAIM_STALE_SUBMISSIONS: {
+    section: 'Several instances',
+    origin: 'new',
+    summary:
+      "true returns a stopped instance's running submissions to the queue, so a live one runs them again. Only where a stopped instance's containers cannot still be running.",
+    defaultText: 'false',
+    parse: boolean(false),
   },
 
   // --- Registry credentials

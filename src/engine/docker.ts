@@ -418,7 +418,7 @@ export class DockerEngine implements WorkflowEngine {
         };
       default:
         // created, paused, restarting
-        return { kind: 'pending' };
+        return { kind: 'pending', neverStarted: state.Status === 'created' };
     }
   }
 

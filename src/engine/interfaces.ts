@@ -46,8 +46,11 @@ export type JobState =
       oomKilled: boolean;
       finishedAt: Date | undefined;
     }
-  /** Created but never started, or paused/restarting: treated as running by the lifecycle. */
-  | { kind: 'pending' }
+  /**
+   * Paused or restarting (treated as running by the lifecycle), or created and never started
+   * (`neverStarted`: the orchestrator stopped between creating and starting it).
+   */
+  | { kind: 'pending'; neverStarted: boolean }
   | { kind: 'missing' };
 
 /** A job this instance owns, as listed from the engine. */
@@ -81,6 +84,8 @@ export class ImagePullError extends Error {
 }
 
 export interface WorkflowEngine {
+  /** Resolves when the engine answers; throws with what to fix when it does not. */
+  ping(): Promise<void>;
   /** Makes sure `image` is present per the pull policy; throws ImagePullError. */
   ensureImage(image: string): Promise<void>;
   /** Creates and starts the engine container; returns its name. Removes what it created if start fails. */

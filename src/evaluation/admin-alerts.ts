@@ -3,16 +3,17 @@
  * account) about pipeline problems: a broken template, an image that cannot be pulled, a log upload that
  * keeps failing, a job that vanished.
  *
- * Problems are collected during a tick and sent at its end: one message per distinct problem, listing
- * every submission it hit in that tick. A problem already reported is not reported again, not even after
- * a restart (the reported keys are kept in a small file in the work directory). A failed send is logged
- * and tried again at the next tick; it never fails an evaluation.
+ * Problems are collected during a tick and handed to the outbox (src/outbox/) at its end: one message per
+ * distinct problem, listing every submission it hit in that tick. A problem already reported is not
+ * reported again, not even after a restart (the reported keys are kept in a small file in the work
+ * directory, and the outbox itself refuses a second message with the same key). The outbox sends it
+ * once, retrying as long as it takes; it never fails an evaluation.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../logging/logger.js';
-import type { SynapseClient } from '../synapse/client.js';
+import type { Outbox } from '../outbox/outbox.js';
 
 export interface AdminAlert {
   /** Identifies the problem: the same key is reported once. */
@@ -35,7 +36,7 @@ export class AdminAlerts {
   private readonly reported: Set<string>;
 
   constructor(
-    private readonly client: SynapseClient,
+    private readonly outbox: Outbox,
     private readonly recipient: () => Promise<string>,
     private readonly logger: Logger,
     private readonly stateFile?: string,
@@ -66,13 +67,24 @@ export class AdminAlerts {
           : alert.body;
       try {
         const recipient = await this.recipient();
-        await this.client.messages.send({ recipients: [recipient], subject: alert.subject, body });
+        await this.outbox.add({
+          key: `admin:${key}`,
+          submissionId: undefined,
+          kind: 'admin',
+          recipients: [recipient],
+          subject: alert.subject,
+          body,
+        });
         this.pending.delete(key);
         this.reported.add(key);
         await this.save();
-        this.logger.info('Told the admin about a pipeline problem', { problem: key, recipient, affected });
+        this.logger.info('Message to the admin about a pipeline problem queued', {
+          problem: key,
+          recipient,
+          affected,
+        });
       } catch (error) {
-        this.logger.error('Could not tell the admin about a pipeline problem; trying again next tick', {
+        this.logger.error('Could not queue the message about a pipeline problem; trying again next tick', {
           problem: key,
           error: (error as Error).message,
         });

@@ -1,41 +1,56 @@
 /**
- * The end of a submission's run, in the order a participant must see it: the final logs, then the message,
- * then the final status; then nothing of the job left behind.
+ * The end of a submission's run, in the order a participant must see it: the final logs, then the final
+ * status, then the message; then nothing of the job left behind.
  *
  * The engine container is stopped before this is called (nothing of the job runs). Its last output is
- * followed to the end and uploaded; the final status is written while the stopped container still exists
- * (if the write fails, the next tick sees the container again and finishes the job then); only then are
- * the containers and the job directory removed. The credentials file goes in every case.
+ * followed to the end (read again from the engine when this process was not following it: a container
+ * that ended while the orchestrator was down) and uploaded. The final message goes into the outbox held,
+ * the final status is written while the stopped container still exists (if the write fails, the next
+ * tick sees the container again and finishes the job then), and only when that write landed is the
+ * message released (the outbox sends it once, however long Synapse's pacing makes it wait). Then the
+ * containers and the job directory are removed. The credentials file goes in every case.
  */
 import { submissionLogger } from '../logging/logger.js';
 import type { Submission } from '../synapse/types.js';
-import { ANNOTATIONS, doubleAnnotation, longAnnotation, stringAnnotation } from './annotations.js';
-import type { RunContext } from './context.js';
 import { readRecordedErrorAnnotations } from './earlier-errors.js';
 import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-reason.js';
-import { forgetStartedMessage, startedMessageSettled } from './started-message.js';
 import { JobDirectory } from './job-directory.js';
-import { finishFollowing, keepUnuploadedLog, keptLogOf, logPathOf, uploadJobLog } from './job-logs.js';
+import {
+  finishFollowing,
+  keepUnuploadedLog,
+  keptLogOf,
+  logFolderOf,
+  logPathOf,
+  uploadJobLog,
+} from './job-logs.js';
+import type { JobTable } from './job-table.js';
 import { readLogTail } from './logs/tail.js';
+import { holdFinalMessage, queueStartedMessage } from './messages.js';
 import { messageKindFor } from './notifications.js';
 import { failureReason, pipelineProblem, statusDescription, type Outcome } from './outcome.js';
+import type { Services } from './services.js';
+import { finalize } from './transitions.js';
 import { reportUnuploadedLog } from './unuploaded-log-alert.js';
 
 export interface FinishingJob {
   submission: Submission;
-  /** Container name (WorkflowJobId); undefined when the job never got one. */
+  /** Container name (WorkflowJobId); undefined when the status names none. */
   jobName: string | undefined;
-  /** Where the logs go (SubmissionFolder); undefined when the job never got that far. */
+  /** Where the logs go (SubmissionFolder); looked up again when the job never recorded it. */
   logFolderId: string | undefined;
+  /** Whether a container was (or may have been) created: then there are logs, and a "started" message. */
+  launched: boolean;
   progress?: number;
 }
 
 export async function finishSubmission(
-  ctx: RunContext,
+  ctx: Services,
+  jobs: JobTable,
   job: FinishingJob,
   outcome: Outcome,
 ): Promise<boolean> {
-  const { submission } = job;
+  const { submission, jobName } = job;
+  const record = jobName === undefined ? undefined : jobs.record(jobName, submission.id);
   const log = submissionLogger(ctx.logger, {
     submissionId: submission.id,
     evaluationId: submission.evaluationId,
@@ -43,23 +58,33 @@ export async function finishSubmission(
   const succeeded = outcome.kind === 'succeeded';
   const shared = ctx.config.results.shareImmediately;
   const finalStatus = succeeded ? ctx.stage.succeeded : ctx.stage.failed;
+  const launched = record !== undefined && job.launched;
   // A finish retried after an earlier attempt kept the log (its upload failed): that log is the one to read.
-  const kept = job.jobName === undefined ? undefined : await keptLogOf(ctx, job.jobName, submission.id);
-  const logPath = job.jobName === undefined ? undefined : (kept?.local ?? logPathOf(ctx, job.jobName));
+  const kept = jobName === undefined ? undefined : await keptLogOf(ctx, jobName, submission.id);
+  const logPath = jobName === undefined ? undefined : (kept?.local ?? logPathOf(ctx, jobName));
+  // A job stopped before it recorded its folder (a restart in between) still has one.
+  const logFolderId =
+    job.logFolderId ??
+    (launched
+      ? logFolderOf(
+          ctx,
+          await ctx.folders.forSubmission(submission.teamId ?? submission.userId, submission.id),
+        )
+      : undefined);
 
   // 1. The final logs, after the container's last line (not again once kept: the organizers were told).
   let truncated = false;
   let uploaded = false;
   let uploadError: unknown;
-  if (job.jobName !== undefined) {
-    await finishFollowing(ctx, job.jobName);
+  if (record !== undefined && job.launched) {
+    await finishFollowing(ctx, record);
     if (kept !== undefined) {
       log.warn('The final log was kept earlier, after its upload failed; not uploading it again', {
         path: kept.host,
       });
-    } else if (job.logFolderId !== undefined) {
+    } else if (logFolderId !== undefined) {
       try {
-        const result = await uploadJobLog(ctx, submission.id, job.jobName, job.logFolderId);
+        const result = await uploadJobLog(ctx, submission.id, record.jobName, logFolderId);
         uploaded = result !== undefined;
         truncated = result?.truncated ?? false;
       } catch (error) {
@@ -74,9 +99,9 @@ export async function finishSubmission(
   if (outcome.kind === 'failed') {
     // Error annotations unchanged since the claim are an earlier run's (a re-queued submission).
     const earlier =
-      job.jobName === undefined
+      jobName === undefined
         ? undefined
-        : await readRecordedErrorAnnotations(JobDirectory.of(ctx.jobRoot, job.jobName));
+        : await readRecordedErrorAnnotations(JobDirectory.of(ctx.jobRoot, jobName));
     stepErrors = await findStepErrors(ctx.client, submission.id, logPath, shared, log, earlier);
     const found = stepErrors.inReason ?? stepErrors.inMessage;
     if (found !== undefined) {
@@ -94,86 +119,64 @@ export async function finishSubmission(
   const reason =
     generalReason === undefined ? undefined : reasonWithStepError(generalReason, stepErrors.inReason);
 
-  // 2. The participant's message (once, even when this final step is retried).
+  // 2. The messages: the "started" one first, when a container ran (after a restart it may never have been
+  // queued), then the final one, held until its status is written.
   const kind = messageKindFor(outcome);
-  let notified = false;
-  if (!ctx.finalMessageSent.has(submission.id)) {
-    // The "started" message, if still on its way, goes first: nobody should read "finished" before "started".
-    if (job.jobName !== undefined) await startedMessageSettled(ctx, job.jobName);
-    try {
-      const logTail =
-        shared && logPath !== undefined && stepErrors.inMessage === undefined
-          ? await readLogTail(logPath)
-          : undefined;
-      const checkOutbox = job.jobName === undefined || !ctx.startedHere.has(job.jobName);
-      const result = await ctx.notifier.send(
-        kind,
-        {
-          submission,
-          logFolderId: job.logFolderId,
-          outcome,
-          logTail,
-          stepError: stepErrors.inMessage,
-          finalStatus,
-        },
-        checkOutbox,
-      );
-      notified = result !== 'masked';
-      ctx.finalMessageSent.add(submission.id);
-    } catch (error) {
-      log.error('Could not tell the participant how the submission ended', {
-        error: (error as Error).message,
+  if (launched && jobName !== undefined) await queueStartedMessage(ctx, submission, jobName, logFolderId);
+  const logTail =
+    shared && logPath !== undefined && stepErrors.inMessage === undefined
+      ? await readLogTail(logPath)
+      : undefined;
+  const final = await holdFinalMessage(
+    ctx,
+    kind,
+    { submission, logFolderId, outcome, logTail, stepError: stepErrors.inMessage, finalStatus },
+    jobName,
+  );
+
+  // 3. The final status; the message goes once it landed.
+  let applied: boolean;
+  try {
+    const result = await finalize(ctx, submission.id, jobName, {
+      status: finalStatus,
+      description: statusDescription(outcome),
+      reason,
+      progress: job.progress,
+      logUploaded: uploaded,
+      logTruncated: truncated,
+      notified: final.queued ? kind : undefined,
+    });
+    applied = result.applied;
+    if (applied) {
+      await ctx.outbox.release(final.key);
+      log.info('Submission finished', {
+        status: result.status.status,
+        outcome: outcome.kind,
+        ...(reason === undefined ? {} : { reason }),
+      });
+    } else {
+      await ctx.outbox.drop(final.key);
+      log.warn('Submission changed status while it ran; left its status alone and sent no final message', {
+        status: result.status.status,
+        outcome: outcome.kind,
       });
     }
-  }
-
-  // 3. The final status.
-  const now = ctx.now();
-  const result = await ctx.client.evaluations.updateStatus(
-    submission.id,
-    {
-      status: finalStatus,
-      canCancel: false,
-      set: [
-        stringAnnotation(ANNOTATIONS.statusDescription, statusDescription(outcome)),
-        longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
-        // With locked results the reason stays private: it may say more than the participant should see.
-        ...(reason === undefined ? [] : [stringAnnotation(ANNOTATIONS.failureReason, reason, !shared)]),
-        ...(job.progress === undefined ? [] : [doubleAnnotation(ANNOTATIONS.progress, job.progress)]),
-        ...(uploaded ? [longAnnotation(ANNOTATIONS.lastLogUpload, now, true)] : []),
-        ...(truncated ? [stringAnnotation(ANNOTATIONS.logFileSizeExceeded, 'true', true)] : []),
-        ...(notified ? [stringAnnotation(ANNOTATIONS.submitterNotified, kind, true)] : []),
-      ],
-      remove: reason === undefined ? [ANNOTATIONS.failureReason] : [],
-    },
-    // Someone (an admin re-queuing it, another tool) changed the status meanwhile: theirs stands.
-    { precondition: (status) => status.status === ctx.stage.running },
-  );
-  if (result.applied) {
-    log.info('Submission finished', {
-      status: result.status.status,
-      outcome: outcome.kind,
-      ...(reason === undefined ? {} : { reason }),
-    });
-  } else {
-    log.warn('Submission changed status while it ran; left its status alone', {
-      status: result.status.status,
-      outcome: outcome.kind,
-    });
+  } finally {
+    ctx.sender.settled(final.key);
   }
 
   // 4. Nothing of the job left behind, except a log that could not be uploaded: that is kept, and the
   // organizers are told where (after the final status, so a finish retried before this uploads and
   // reports again; one retried after it finds the log kept, above, and leaves it there).
-  if (uploadError !== undefined && job.jobName !== undefined && job.logFolderId !== undefined) {
-    const keptAt = await keepUnuploadedLog(ctx, job.jobName, submission.id);
-    await reportUnuploadedLog(ctx, submission, job.logFolderId, uploadError, keptAt);
+  if (uploadError !== undefined && jobName !== undefined && logFolderId !== undefined) {
+    const keptAt = await keepUnuploadedLog(ctx, jobName, submission.id);
+    await reportUnuploadedLog(ctx, submission, logFolderId, uploadError, keptAt);
   }
-  await cleanUpJob(ctx, job.jobName, !succeeded);
-  ctx.finalMessageSent.delete(submission.id);
+  await cleanUpJob(ctx, jobName, !succeeded);
+  if (jobName !== undefined) jobs.forget(jobName);
 
   const problem = pipelineProblem(outcome, submission.id);
-  if (problem !== undefined) {
+  if (problem !== undefined && applied) {
     ctx.alerts.report({
       key: problem.key,
       subject: 'Submission Pipeline Failed',
@@ -182,25 +185,16 @@ export async function finishSubmission(
         `Submission ${submission.id} in evaluation queue ${submission.evaluationId} ended ${ctx.stage.failed}.`,
         `What went wrong: ${problem.detail}`,
         `What the participant was told: ${reason ?? ''}`,
-        ...(job.jobName === undefined ? [] : [`Workflow job: ${job.jobName}`]),
+        ...(jobName === undefined ? [] : [`Workflow job: ${jobName}`]),
       ].join('\n'),
     });
   }
-  return result.applied;
+  return applied;
 }
 
 /** Removes the job's containers (engine and steps) and its directory; keeps a failed job's when configured. */
-export async function cleanUpJob(
-  ctx: RunContext,
-  jobName: string | undefined,
-  failed: boolean,
-): Promise<void> {
+export async function cleanUpJob(ctx: Services, jobName: string | undefined, failed: boolean): Promise<void> {
   if (jobName === undefined) return;
-  ctx.followers.get(jobName)?.follower.stop();
-  ctx.followers.delete(jobName);
-  ctx.startedHere.delete(jobName);
-  forgetStartedMessage(ctx, jobName);
-  ctx.uploadFailedAt.delete(jobName);
   const directory = JobDirectory.of(ctx.jobRoot, jobName);
   await ctx.engine.remove(jobName, directory.hostPath);
   await directory.removeCredentials();

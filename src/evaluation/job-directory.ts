@@ -8,7 +8,7 @@
  * directory has a local path (for our own file operations) and a host path (for everything the engine sees).
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Config, SynapseEndpoint } from '../config/config.js';
@@ -118,10 +118,32 @@ export class JobDirectory {
     await writeFile(this.localFile(JOB_FILE), body, { mode: 0o644 });
   }
 
+  /**
+   * Written just before the engine is asked to create the container. A job whose container is missing
+   * and whose directory has no such mark never had a container (the orchestrator stopped between the
+   * claim and the launch): it goes back to the queue instead of being called lost.
+   */
+  async markLaunching(): Promise<void> {
+    await writeFile(this.localFile(LAUNCH_MARK), `${new Date().toISOString()}\n`, { mode: 0o644 });
+  }
+
+  /** Whether the engine was (or may have been) asked to create the job's container. */
+  async wasLaunched(): Promise<boolean> {
+    try {
+      await access(this.localFile(LAUNCH_MARK));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async remove(): Promise<void> {
     await rm(this.localPath, { recursive: true, force: true });
   }
 }
+
+/** The mark of a job whose container was (about to be) created. */
+const LAUNCH_MARK = '.launched';
 
 /**
  * The text of `.synapseConfig`. The `[endpoints]` keys are the four synapseclient reads (its

@@ -7,7 +7,8 @@
  */
 import { access, chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { RunContext } from './context.js';
+import type { JobRecord } from './job-table.js';
+import type { Services } from './services.js';
 import { submissionFolderName } from './folders.js';
 import { JobDirectory } from './job-directory.js';
 import { LogFollower } from './logs/follower.js';
@@ -21,30 +22,39 @@ export interface FollowedJob {
   finished: boolean;
 }
 
-export function logPathOf(ctx: RunContext, jobName: string): string {
+export function logPathOf(ctx: Services, jobName: string): string {
   return JobDirectory.of(ctx.jobRoot, jobName).localFile(LOG_FILE);
 }
 
-/** Starts following the job's output unless a follower is already on it. */
-export function ensureFollower(ctx: RunContext, jobName: string): void {
-  const current = ctx.followers.get(jobName);
+/**
+ * Starts following the job's output unless a follower is already on it. After a restart the new follower
+ * reads where the log file ends and asks the engine only for later lines (also of a stopped container).
+ */
+export function ensureFollower(ctx: Services, record: JobRecord): void {
+  const current = record.follower;
   if (current !== undefined && !current.finished) return;
-  const follower = LogFollower.start(ctx.engine, jobName, logPathOf(ctx, jobName), ctx.logger);
+  const follower = LogFollower.start(ctx.engine, record.jobName, logPathOf(ctx, record.jobName), ctx.logger);
   const entry: FollowedJob = { follower, finished: false };
   void follower.done.finally(() => {
     entry.finished = true;
   });
-  ctx.followers.set(jobName, entry);
+  record.follower = entry;
 }
 
 /**
- * Waits for the follower to write the last of a stopped container's output. A big burst can take Docker
- * longer to hand over than the container took to print it, so the wait goes on while the file grows and
- * ends when it stops growing for `quietMs`.
+ * Waits for the follower to write the last of a stopped container's output, starting one when this
+ * process has none (a container that ended while the orchestrator was down): its output is read again
+ * from the engine from where the log file ends. A big burst can take Docker longer to hand over than the
+ * container took to print it, so the wait goes on while the file grows and ends when it stops growing for
+ * `quietMs`.
  */
-export async function finishFollowing(ctx: RunContext, jobName: string, quietMs = 10_000): Promise<void> {
-  const entry = ctx.followers.get(jobName);
-  ctx.followers.delete(jobName);
+export async function finishFollowing(ctx: Services, record: JobRecord, quietMs = 10_000): Promise<void> {
+  if (record.follower === undefined || record.follower.finished) {
+    // A follower whose stream ended may have missed the very end: one more read from where the file ends.
+    ensureFollower(ctx, record);
+  }
+  const entry = record.follower;
+  delete record.follower;
   if (entry === undefined) return;
   const { follower } = entry;
   const state = { ended: false };
@@ -68,12 +78,12 @@ export async function finishFollowing(ctx: RunContext, jobName: string, quietMs 
 }
 
 /** The folder logs go to: the submission's shared folder, or its _LOCKED one when results are locked. */
-export function logFolderOf(ctx: RunContext, folders: { shared: string; locked: string }): string {
+export function logFolderOf(ctx: Services, folders: { shared: string; locked: string }): string {
   return ctx.config.results.shareImmediately ? folders.shared : folders.locked;
 }
 
 export async function uploadJobLog(
-  ctx: RunContext,
+  ctx: Services,
   submissionId: string,
   jobName: string,
   folderId: string,
@@ -100,14 +110,14 @@ export interface LocalAndHostPath {
 }
 
 /** `<work dir>/unuploaded-logs`, as this process and as the Docker host see it. */
-export function unuploadedLogsDir(ctx: RunContext): LocalAndHostPath {
+export function unuploadedLogsDir(ctx: Services): LocalAndHostPath {
   return {
     local: join(dirname(ctx.jobRoot.local), UNUPLOADED_LOGS_DIR),
     host: join(dirname(ctx.jobRoot.host), UNUPLOADED_LOGS_DIR),
   };
 }
 
-function keptLogPaths(ctx: RunContext, submissionId: string): LocalAndHostPath {
+function keptLogPaths(ctx: Services, submissionId: string): LocalAndHostPath {
   const name = `${submissionFolderName(submissionId)}_logs.txt`;
   const directory = unuploadedLogsDir(ctx);
   return { local: join(directory.local, name), host: join(directory.host, name) };
@@ -115,7 +125,7 @@ function keptLogPaths(ctx: RunContext, submissionId: string): LocalAndHostPath {
 
 /** The job's log when an earlier finish already kept it (and it is still there); else undefined. */
 export async function keptLogOf(
-  ctx: RunContext,
+  ctx: Services,
   jobName: string,
   submissionId: string,
 ): Promise<LocalAndHostPath | undefined> {
@@ -139,7 +149,7 @@ export async function keptLogOf(
  * when there was no log or it could not be moved (logged).
  */
 export async function keepUnuploadedLog(
-  ctx: RunContext,
+  ctx: Services,
   jobName: string,
   submissionId: string,
 ): Promise<string | undefined> {

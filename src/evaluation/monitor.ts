@@ -2,29 +2,32 @@
  * One look at a running submission: stop it when asked or out of time, finish it when its container
  * exited, otherwise record progress (and a heartbeat only when something changed or it went stale, so
  * the status is not rewritten every tick as SWO did).
+ *
+ * What a restart can leave, and what becomes of it:
+ * - a claim whose container was never asked for (no launch mark in its job directory), or a container
+ *   created but never started: back to the queue, run again from the start by any instance;
+ * - a container that ran and is gone: lost (INVALID, with the reason, and the admin is told);
+ * - a container that ended while the orchestrator was down: finished as usual, its output read again from
+ *   the engine, the "started" message sent first if it never was.
  */
 import type { JobState } from '../engine/interfaces.js';
 import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle } from '../synapse/types.js';
 import type { StatusAnnotation } from '../synapse/submission-status.js';
-import {
-  ANNOTATIONS,
-  doubleAnnotation,
-  longAnnotation,
-  readNumber,
-  readString,
-  stringAnnotation,
-} from './annotations.js';
-import { ensureFollower, uploadJobLog } from './job-logs.js';
-import type { RunContext } from './context.js';
-import { sendStartedMessage, startedMessageState } from './started-message.js';
+import { ANNOTATIONS, longAnnotation, readNumber, readString, stringAnnotation } from './annotations.js';
 import { finishSubmission } from './finish.js';
+import { JobDirectory } from './job-directory.js';
+import { ensureFollower, logFolderOf, uploadJobLog } from './job-logs.js';
+import type { JobTable } from './job-table.js';
 import type { Outcome } from './outcome.js';
+import type { Services } from './services.js';
+import { backToQueue, markStarted } from './start.js';
+import { heartbeat } from './transitions.js';
 
-export type MonitorResult = 'running' | 'finished';
+export type MonitorResult = 'running' | 'finished' | 'requeued';
 
 /** Why a running job must stop now, if it must. */
-function stopReason(ctx: RunContext, bundle: SubmissionBundle): Outcome | undefined {
+function stopReason(ctx: Services, bundle: SubmissionBundle): Outcome | undefined {
   const status = bundle.submissionStatus;
   if (status.cancelRequested === true) return { kind: 'stopped-on-request' };
   const remaining = readNumber(status, ANNOTATIONS.timeRemaining);
@@ -39,7 +42,7 @@ function stopReason(ctx: RunContext, bundle: SubmissionBundle): Outcome | undefi
 
 /** The ending of a container that exited by itself (or was stopped by an earlier tick). */
 function exitOutcome(
-  ctx: RunContext,
+  ctx: Services,
   bundle: SubmissionBundle,
   state: Extract<JobState, { kind: 'exited' }>,
 ): Outcome {
@@ -51,7 +54,11 @@ function exitOutcome(
   return { kind: 'failed', exitCode: state.exitCode };
 }
 
-export async function monitorSubmission(ctx: RunContext, bundle: SubmissionBundle): Promise<MonitorResult> {
+export async function monitorSubmission(
+  ctx: Services,
+  jobs: JobTable,
+  bundle: SubmissionBundle,
+): Promise<MonitorResult> {
   const { id: submissionId, evaluationId } = bundle.submission;
   const log = submissionLogger(ctx.logger, { submissionId, evaluationId });
   const status = bundle.submissionStatus;
@@ -62,21 +69,37 @@ export async function monitorSubmission(ctx: RunContext, bundle: SubmissionBundl
     submission: bundle.submission,
     jobName,
     logFolderId,
+    launched: true,
     ...(progressSoFar === undefined ? {} : { progress: progressSoFar }),
   };
   if (jobName === undefined) {
-    await finishSubmission(ctx, job, { kind: 'job-lost' });
+    await finishSubmission(ctx, jobs, { ...job, launched: false }, { kind: 'job-lost' });
     return 'finished';
   }
 
   const state = await ctx.engine.state(jobName);
   if (state.kind === 'missing') {
+    if (!(await JobDirectory.of(ctx.jobRoot, jobName).wasLaunched())) {
+      log.warn(
+        'The submission was claimed but its workflow was never launched (the orchestrator stopped in between)',
+        {
+          job: jobName,
+        },
+      );
+      return (await backToQueue(ctx, jobs, bundle.submission, jobName)) ? 'requeued' : 'finished';
+    }
     log.warn('The workflow container is gone', { job: jobName });
-    await finishSubmission(ctx, job, { kind: 'job-lost' });
+    await finishSubmission(ctx, jobs, job, { kind: 'job-lost' });
     return 'finished';
   }
+  if (state.kind === 'pending' && state.neverStarted) {
+    log.warn('The workflow container was created but never started (the orchestrator stopped in between)', {
+      job: jobName,
+    });
+    return (await backToQueue(ctx, jobs, bundle.submission, jobName)) ? 'requeued' : 'finished';
+  }
   if (state.kind === 'exited') {
-    await finishSubmission(ctx, job, exitOutcome(ctx, bundle, state));
+    await finishSubmission(ctx, jobs, job, exitOutcome(ctx, bundle, state));
     return 'finished';
   }
 
@@ -84,48 +107,42 @@ export async function monitorSubmission(ctx: RunContext, bundle: SubmissionBundl
   if (stop !== undefined) {
     log.info('Stopping the workflow', { job: jobName, reason: stop.kind });
     await ctx.engine.stop(jobName, ctx.stopGraceSeconds);
-    await finishSubmission(ctx, job, stop);
+    await finishSubmission(ctx, jobs, job, stop);
     return 'finished';
   }
 
-  ensureFollower(ctx, jobName);
-  const changes: StatusAnnotation[] = [];
+  const record = jobs.record(jobName, submissionId);
+  ensureFollower(ctx, record);
 
-  // The "started" message, when it did not go out right after the start (still on its way, failed, or
-  // this process was restarted): never awaited here, so Synapse's message pacing cannot hold up the tick.
-  if (readString(status, ANNOTATIONS.startedMessageSent) !== 'true' && ctx.notifier.enabled('started')) {
-    const state = startedMessageState(ctx, jobName);
-    if (state === 'sent' || state === 'masked') {
-      changes.push(stringAnnotation(ANNOTATIONS.startedMessageSent, 'true', true));
-    } else if (state !== 'pending') {
-      sendStartedMessage(
-        ctx,
-        jobName,
-        { submission: bundle.submission, logFolderId },
-        !ctx.startedHere.has(jobName),
-      );
-    }
+  // The start was not recorded (the orchestrator stopped right after launching, or the write failed).
+  if (logFolderId === undefined) {
+    const folders = await ctx.folders.forSubmission(
+      bundle.submission.teamId ?? bundle.submission.userId,
+      submissionId,
+    );
+    await markStarted(ctx, bundle.submission, jobName, logFolderOf(ctx, folders));
+    return 'running';
   }
 
+  const changes: StatusAnnotation[] = [];
   // Logs: first as soon as there is output, then every LOG_UPLOAD_INTERVAL_SECONDS.
   const intervalMs = ctx.config.logs.uploadIntervalSeconds * 1000;
   const lastUpload = readNumber(status, ANNOTATIONS.lastLogUpload);
-  const lastFailure = ctx.uploadFailedAt.get(jobName);
+  const lastFailure = record.uploadFailedAt;
   const uploadDue =
-    logFolderId !== undefined &&
     (lastUpload === undefined || ctx.now() - lastUpload >= intervalMs) &&
     (lastFailure === undefined || ctx.now() - lastFailure >= intervalMs);
   if (uploadDue) {
     try {
       const uploaded = await uploadJobLog(ctx, submissionId, jobName, logFolderId);
-      ctx.uploadFailedAt.delete(jobName);
+      delete record.uploadFailedAt;
       if (uploaded !== undefined) {
         changes.push(longAnnotation(ANNOTATIONS.lastLogUpload, ctx.now(), true));
         if (uploaded.truncated) changes.push(stringAnnotation(ANNOTATIONS.logFileSizeExceeded, 'true', true));
         log.info('Uploaded the log so far', { job: jobName, truncated: uploaded.truncated });
       }
     } catch (error) {
-      ctx.uploadFailedAt.set(jobName, ctx.now());
+      record.uploadFailedAt = ctx.now();
       log.warn('Could not upload the log; trying again at the next interval', {
         job: jobName,
         error: (error as Error).message,
@@ -138,20 +155,7 @@ export async function monitorSubmission(ctx: RunContext, bundle: SubmissionBundl
   const progressChanged = progress !== undefined && progress !== progressSoFar;
   const stale = ctx.now() - lastUpdate >= ctx.heartbeatSeconds * 1000;
   if (progressChanged || stale || changes.length > 0) {
-    await ctx.client.evaluations.updateStatus(
-      submissionId,
-      {
-        set: [
-          ...changes,
-          longAnnotation(ANNOTATIONS.workflowLastUpdated, ctx.now()),
-          ...(progress === undefined ? [] : [doubleAnnotation(ANNOTATIONS.progress, progress)]),
-        ],
-      },
-      {
-        current: status,
-        precondition: (latest) => latest.status === ctx.stage.running,
-      },
-    );
+    await heartbeat(ctx, bundle, jobName, changes, progress);
     if (progressChanged) log.info('Progress', { job: jobName, progress });
   }
   return 'running';

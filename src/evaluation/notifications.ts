@@ -10,6 +10,7 @@
  */
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import type { HeldFor, Outbox } from '../outbox/outbox.js';
 import type { SynapseClient } from '../synapse/client.js';
 import type { Submission } from '../synapse/types.js';
 import { stepErrorForMessage, type StepError } from './failure-reason.js';
@@ -61,6 +62,7 @@ export class ParticipantNotifier {
   constructor(
     private readonly client: SynapseClient,
     private readonly config: Config,
+    private readonly outbox: Outbox,
     private readonly logger: Logger,
   ) {}
 
@@ -69,31 +71,38 @@ export class ParticipantNotifier {
   }
 
   /**
-   * Sends the message unless the mask turns it off. With `checkOutbox` (a process that may have sent it
-   * before it restarted) a message already in the outbox is not sent again.
+   * Puts the message in the outbox (outbox.ts), which sends it once, unless the mask turns it off. `key`
+   * names it for good: the same key again (a step redone after a restart) adds nothing. With `heldFor`
+   * it waits until released (a final message waits for its final status).
    */
-  async send(
+  async queue(
     kind: MessageKind,
     details: MessageDetails,
-    checkOutbox = false,
-  ): Promise<'sent' | 'masked' | 'already-sent'> {
+    key: string,
+    heldFor?: HeldFor,
+  ): Promise<'queued' | 'masked' | 'already-queued'> {
     if (!this.enabled(kind)) return 'masked';
+    if (this.outbox.has(key)) return 'already-queued';
     const message = await this.compose(kind, details);
-    if (checkOutbox && (await this.client.messages.wasSent(message.subject, message.recipient))) {
-      return 'already-sent';
-    }
-    await this.client.messages.send({
+    const fields = {
+      key,
+      submissionId: details.submission.id,
+      kind,
       recipients: [message.recipient],
       subject: message.subject,
       body: message.body,
-    });
-    this.logger.info('Told the participant', {
+    };
+    const added =
+      heldFor === undefined ? await this.outbox.add(fields) : await this.outbox.hold(fields, heldFor);
+    if (!added) return 'already-queued';
+    this.logger.info('Message to the participant queued', {
       submissionId: details.submission.id,
       evaluationId: details.submission.evaluationId,
       kind,
       recipient: message.recipient,
+      ...(heldFor === undefined ? {} : { until: `status ${heldFor.finalStatus} is written` }),
     });
-    return 'sent';
+    return 'queued';
   }
 
   async compose(kind: MessageKind, details: MessageDetails): Promise<ComposedMessage> {

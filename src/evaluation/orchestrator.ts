@@ -11,11 +11,12 @@ import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle } from '../synapse/types.js';
 import { TemplateError } from '../templates/index.js';
 import { ANNOTATIONS, readString } from './annotations.js';
-import type { RunContext } from './context.js';
-import { pendingStartedMessages } from './started-message.js';
 import { cleanUpJob } from './finish.js';
+import { JobTable } from './job-table.js';
 import { monitorSubmission } from './monitor.js';
-import { cancelBeforeStart, startSubmission, type TemplateForQueue } from './start.js';
+import type { Services } from './services.js';
+import { watchOtherInstances } from './silent-instances.js';
+import { cancelWaiting, startSubmission, type TemplateForQueue } from './start.js';
 
 export interface TickSummary {
   started: number;
@@ -23,6 +24,14 @@ export interface TickSummary {
   running: number;
   /** Submissions left waiting because this instance was at MAX_CONCURRENT_WORKFLOWS. */
   deferred: number;
+  /** Claimed submissions that never ran here, returned to the queue. */
+  requeued: number;
+}
+
+/** What a tick is told by the daemon around it. */
+export interface TickOptions {
+  /** Start nothing new (draining, or stopping). Running jobs are still looked after. */
+  startNothing?: boolean;
 }
 
 /** Starts run a few at a time; monitoring looks at many jobs at once. */
@@ -55,32 +64,45 @@ export function fairOrder<T>(lists: readonly T[][], first: number): T[] {
 
 export class Orchestrator {
   private rotation = 0;
+  private halted = false;
   private readonly startLimit = pLimit(PARALLEL_STARTS);
   private readonly updateLimit = pLimit(PARALLEL_UPDATES);
-  /** Job updates still running from an earlier tick, by job name (or submission id). */
-  private readonly inFlight = new Map<string, Promise<void>>();
+  /** What this process knows of each job it runs. */
+  readonly jobs: JobTable;
 
-  constructor(private readonly ctx: RunContext) {}
+  constructor(private readonly ctx: Services) {
+    this.jobs = new JobTable(ctx.now);
+  }
 
-  async runOnce(): Promise<TickSummary> {
-    const summary: TickSummary = { started: 0, finished: 0, running: 0, deferred: 0 };
-    if (this.ctx.config.intake.acceptNewSubmissions) await this.startNewWork(summary);
+  async runOnce(options: TickOptions = {}): Promise<TickSummary> {
+    const summary: TickSummary = { started: 0, finished: 0, running: 0, deferred: 0, requeued: 0 };
+    if (this.ctx.config.intake.acceptNewSubmissions && options.startNothing !== true && !this.halted) {
+      await this.startNewWork(summary);
+    }
     await this.updateRunningJobs(summary);
     await this.ctx.alerts.flush();
     return summary;
   }
 
-  /** Waits (up to `timeoutMs`) for job updates and "started" messages still on their way. */
+  /** Waits (up to `timeoutMs`) for job updates still under way (a start, a stop, a finish). */
   async settle(timeoutMs = 120_000): Promise<void> {
-    const pending = [...this.inFlight.values(), ...pendingStartedMessages(this.ctx)];
+    const pending = this.jobs.inProgress();
     if (pending.length === 0) return;
     await Promise.race([Promise.allSettled(pending), delay(timeoutMs)]);
   }
 
+  private isHalted(): boolean {
+    return this.halted;
+  }
+
+  /** Claims nothing more (a stop is under way); running jobs are still looked after. */
+  halt(): void {
+    this.halted = true;
+  }
+
   /** Stops following logs (their streams would keep the process alive); running containers go on. */
   shutdown(): void {
-    for (const { follower } of this.ctx.followers.values()) follower.stop();
-    this.ctx.followers.clear();
+    this.jobs.stopFollowing();
   }
 
   private async startNewWork(summary: TickSummary): Promise<void> {
@@ -91,7 +113,15 @@ export class Orchestrator {
     const cancelled = waiting.flat().filter((bundle) => bundle.submissionStatus.cancelRequested === true);
     const candidates = waiting.map((list) => list.filter((b) => b.submissionStatus.cancelRequested !== true));
 
-    const ours = await ctx.engine.list(ctx.config.orchestratorId);
+    let ours;
+    try {
+      ours = await ctx.engine.list(ctx.config.orchestratorId);
+    } catch (error) {
+      ctx.logger.error('The container engine does not answer; nothing new starts this tick', {
+        error: (error as Error).message,
+      });
+      return;
+    }
     const capacity = Math.max(
       0,
       ctx.config.workflow.maxConcurrent - ours.filter((job) => job.running).length,
@@ -122,15 +152,16 @@ export class Orchestrator {
     await Promise.all([
       ...cancelled.map((bundle) =>
         this.startLimit(async () => {
-          const result = await this.guard(bundle, () => cancelBeforeStart(ctx, bundle));
+          const result = await this.guard(bundle, () => cancelWaiting(ctx, bundle));
           if (result === true) summary.finished++;
         }),
       ),
       ...chosen.map((bundle) =>
         this.startLimit(async () => {
+          if (this.halted) return; // stopping: it waits for the next start (or another instance)
           const template = await templateFor(bundle.submission.evaluationId);
-          if (template === undefined) return; // template unreachable this tick: stays waiting
-          const result = await this.guard(bundle, () => startSubmission(ctx, bundle, template));
+          if (template === undefined || this.isHalted()) return; // template unreachable this tick: stays waiting
+          const result = await this.guard(bundle, () => startSubmission(ctx, this.jobs, bundle, template));
           if (result === 'started') summary.started++;
           if (result === 'failed') summary.finished++;
         }),
@@ -202,28 +233,30 @@ export class Orchestrator {
         }
       }),
     );
-    const ours = running
-      .flatMap((list) => list ?? [])
-      .filter(
-        (b) => readString(b.submissionStatus, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId,
-      );
+    const all = running.flatMap((list) => list ?? []);
+    const ours = all.filter(
+      (b) => readString(b.submissionStatus, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId,
+    );
+    watchOtherInstances(ctx, all);
 
-    const keyOf = (bundle: SubmissionBundle) =>
-      readString(bundle.submissionStatus, ANNOTATIONS.workflowJobId) ?? bundle.submission.id;
     const updates: Promise<void>[] = [];
     for (const bundle of ours) {
-      const key = keyOf(bundle);
-      if (this.inFlight.has(key)) {
-        summary.running++; // still being updated (finished, stopped) from an earlier tick
+      const jobName = readString(bundle.submissionStatus, ANNOTATIONS.workflowJobId);
+      // Ended here after the listing was read: the listing is stale for it (it must not be finished twice).
+      if (jobName !== undefined && this.jobs.hasEnded(jobName)) continue;
+      if (jobName !== undefined && this.jobs.isBusy(jobName)) {
+        summary.running++; // still being started, stopped or finished from an earlier tick
         continue;
       }
-      const update = this.updateLimit(async () => {
-        const result = await this.guard(bundle, () => monitorSubmission(ctx, bundle));
-        if (result === 'finished') summary.finished++;
-        if (result === 'running') summary.running++;
-      }).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, update);
-      updates.push(update);
+      const record = jobName === undefined ? undefined : this.jobs.record(jobName, bundle.submission.id);
+      const work = () =>
+        this.updateLimit(async () => {
+          const result = await this.guard(bundle, () => monitorSubmission(ctx, this.jobs, bundle));
+          if (result === 'finished') summary.finished++;
+          if (result === 'running') summary.running++;
+          if (result === 'requeued') summary.requeued++;
+        });
+      updates.push(record === undefined ? work() : this.jobs.track(record, work));
     }
     await Promise.race([Promise.all(updates), delay(TICK_WAIT_MS)]);
 
@@ -233,8 +266,8 @@ export class Orchestrator {
     if (running.some((list) => list === undefined)) return;
     const known = new Set(ours.map((b) => readString(b.submissionStatus, ANNOTATIONS.workflowJobId)));
     const jobs = await ctx.engine.list(ctx.config.orchestratorId);
-    // A job finishing in the background may already be written final while its container still exists.
-    for (const job of jobs.filter((j) => !known.has(j.name) && !this.inFlight.has(j.name))) {
+    // A job being started or finished may not be in the listing, or be final while its container exists.
+    for (const job of jobs.filter((j) => !known.has(j.name) && !this.jobs.isBusy(j.name))) {
       await this.removeIfOrphan(job.name, job.identity.submissionId);
     }
   }
@@ -253,7 +286,13 @@ export class Orchestrator {
         submissionId,
         status: status.status,
       });
+      // Its own final status is on it (this or an earlier process wrote it, then stopped or failed before
+      // the clean-up), or this process ended it: nothing the organizers need to hear about.
+      const ownEnding =
+        this.jobs.hasEnded(jobName) || readString(status, ANNOTATIONS.workflowJobId) === jobName;
       await cleanUpJob(ctx, jobName, false);
+      this.jobs.forget(jobName);
+      if (ownEnding) return;
       ctx.alerts.report({
         key: `orphan:${jobName}`,
         subject: 'Leftover workflow container removed',

@@ -2,31 +2,27 @@
  * Starting one submission: claim it, then give it folders, a job directory and an engine container.
  *
  * The claim comes first and is guarded by the etag just read: only the instance whose write lands runs
- * the submission (a 412 means someone else wrote; if it is no longer waiting, it is skipped). Everything
- * after the claim either ends with a running container or with the submission INVALID and nothing left
- * behind (container, job directory, credentials file).
+ * the submission (if someone else wrote first and it is no longer waiting, it is skipped). Everything after
+ * the claim either ends with a running container or with the submission INVALID and nothing left behind
+ * (container, job directory, credentials file). A process that stops in between leaves a claim whose job
+ * directory says whether a container was ever asked for (monitor.ts takes it from there).
  */
 import { randomUUID } from 'node:crypto';
 import { ImagePullError, JOB_NAME_PREFIX } from '../engine/interfaces.js';
 import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle } from '../synapse/types.js';
 import type { PreparedTemplate } from '../templates/index.js';
-import {
-  ANNOTATIONS,
-  PER_RUN_ANNOTATIONS,
-  longAnnotation,
-  readString,
-  stringAnnotation,
-} from './annotations.js';
-import { ensureFollower, logFolderOf } from './job-logs.js';
-import type { RunContext } from './context.js';
-import { sendStartedMessage, settleStartedMessage } from './started-message.js';
 import { recordErrorAnnotations } from './earlier-errors.js';
 import { engineCommand } from './engine-command.js';
 import { ERROR_ANNOTATIONS } from './failure-reason.js';
-import { finishSubmission } from './finish.js';
+import { cleanUpJob, finishSubmission } from './finish.js';
 import { JobDirectory } from './job-directory.js';
+import { ensureFollower, logFolderOf } from './job-logs.js';
+import type { JobTable } from './job-table.js';
+import { queueStartedMessage } from './messages.js';
 import type { Outcome } from './outcome.js';
+import type { Services } from './services.js';
+import { cancelBeforeStart, claim, recordStart, returnToQueue } from './transitions.js';
 
 export type StartResult = 'started' | 'skipped' | 'cancelled' | 'failed';
 
@@ -37,85 +33,62 @@ export type TemplateForQueue =
 export const submitterOf = (bundle: SubmissionBundle): string =>
   bundle.submission.teamId ?? bundle.submission.userId;
 
-/** A waiting submission whose submitter asked to cancel it: INVALID, nothing runs (swo-spec §2.3a). */
-export async function cancelBeforeStart(ctx: RunContext, bundle: SubmissionBundle): Promise<boolean> {
+/** A waiting submission whose submitter asked to cancel it: INVALID and told so; nothing runs. */
+export async function cancelWaiting(svc: Services, bundle: SubmissionBundle): Promise<boolean> {
   const { id, evaluationId } = bundle.submission;
-  const result = await ctx.client.evaluations.updateStatus(
-    id,
-    {
-      status: ctx.stage.failed,
-      canCancel: false,
-      set: [
-        stringAnnotation(ANNOTATIONS.statusDescription, 'STOPPED UPON REQUEST'),
-        stringAnnotation(
-          ANNOTATIONS.failureReason,
-          'Stopped on request: the submission was cancelled before it started.',
-          !ctx.config.results.shareImmediately,
-        ),
-        longAnnotation(ANNOTATIONS.workflowLastUpdated, ctx.now()),
-      ],
-    },
-    {
-      current: bundle.submissionStatus,
-      precondition: (status) => status.status === ctx.stage.waiting,
-    },
-  );
+  const result = await cancelBeforeStart(svc, bundle);
   if (result.applied) {
-    const log = submissionLogger(ctx.logger, { submissionId: id, evaluationId });
+    const log = submissionLogger(svc.logger, { submissionId: id, evaluationId });
     log.info('Submission was cancelled before it started; marked INVALID');
     try {
-      await ctx.notifier.send('stopped', {
-        submission: bundle.submission,
-        outcome: { kind: 'stopped-on-request' },
-      });
+      await svc.notifier.queue(
+        'stopped',
+        { submission: bundle.submission, outcome: { kind: 'stopped-on-request' } },
+        `${id}:cancelled-before-start`,
+      );
     } catch (error) {
-      log.warn('Could not send the "stopped" message', { error: (error as Error).message });
+      log.warn('Could not queue the "stopped" message', { error: (error as Error).message });
     }
   }
   return result.applied;
 }
 
 export async function startSubmission(
-  ctx: RunContext,
+  svc: Services,
+  jobs: JobTable,
   bundle: SubmissionBundle,
   template: TemplateForQueue,
 ): Promise<StartResult> {
-  const { id: submissionId, evaluationId } = bundle.submission;
-  const log = submissionLogger(ctx.logger, { submissionId, evaluationId });
   if (bundle.submissionStatus.cancelRequested === true) {
-    return (await cancelBeforeStart(ctx, bundle)) ? 'cancelled' : 'skipped';
+    return (await cancelWaiting(svc, bundle)) ? 'cancelled' : 'skipped';
   }
-
   const jobName = `${JOB_NAME_PREFIX}${randomUUID()}`;
-  const now = ctx.now();
-  const claim = await ctx.client.evaluations.updateStatus(
-    submissionId,
-    {
-      status: ctx.stage.running,
-      canCancel: true,
-      cancelRequested: false,
-      set: [
-        stringAnnotation(ANNOTATIONS.workflowJobId, jobName),
-        stringAnnotation(ANNOTATIONS.orchestratorId, ctx.config.orchestratorId),
-        longAnnotation(ANNOTATIONS.executionStarted, now, true),
-        longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
-      ],
-      remove: [...PER_RUN_ANNOTATIONS],
-    },
-    {
-      current: bundle.submissionStatus,
-      precondition: (status) => status.status === ctx.stage.waiting && status.cancelRequested !== true,
-    },
-  );
-  if (!claim.applied) {
+  // In the table before the claim: a tick that reads the claim back leaves the job to this start.
+  const record = jobs.record(jobName, bundle.submission.id);
+  const result = await jobs.track(record, () => launch(svc, jobs, bundle, template, jobName));
+  if (result === 'skipped') jobs.forget(jobName, false);
+  return result;
+}
+
+async function launch(
+  svc: Services,
+  jobs: JobTable,
+  bundle: SubmissionBundle,
+  template: TemplateForQueue,
+  jobName: string,
+): Promise<StartResult> {
+  const { id: submissionId, evaluationId } = bundle.submission;
+  const log = submissionLogger(svc.logger, { submissionId, evaluationId });
+  const claimed = await claim(svc, bundle, jobName);
+  if (!claimed.applied) {
     log.info('Submission was taken or changed by someone else before we could claim it; skipped', {
-      status: claim.status.status,
+      status: claimed.status.status,
     });
     return 'skipped';
   }
   log.info('Claimed submission', { job: jobName });
 
-  let directory: JobDirectory | undefined;
+  let logFolderId: string | undefined;
   try {
     if (!template.ok) {
       throw new LaunchFailure({
@@ -124,13 +97,14 @@ export async function startSubmission(
         detail: template.detail,
       });
     }
-    const folders = await ctx.folders.forSubmission(submitterOf(bundle), submissionId);
-    directory = await JobDirectory.create(ctx.jobRoot, jobName);
-    await ctx.templates.copyTo(template.template, directory.localPath);
+    const folders = await svc.folders.forSubmission(submitterOf(bundle), submissionId);
+    logFolderId = logFolderOf(svc, folders);
+    const directory = await JobDirectory.create(svc.jobRoot, jobName);
+    await svc.templates.copyTo(template.template, directory.localPath);
     await directory.writeCredentials(
-      ctx.config.synapse.username ?? (await ctx.userName()),
-      ctx.config.synapse.authToken ?? '',
-      ctx.config.synapse.endpoint,
+      svc.config.synapse.username ?? (await svc.userName()),
+      svc.config.synapse.authToken ?? '',
+      svc.config.synapse.endpoint,
     );
     await directory.writeJobFile({
       submissionId,
@@ -139,34 +113,40 @@ export async function startSubmission(
       adminUploadSynId: folders.locked,
     });
     // An earlier run's error annotations are still on the status: the end of this run must tell them apart.
-    await recordErrorAnnotations(directory, claim.status, ERROR_ANNOTATIONS);
-    const image = ctx.config.workflow.engineImage;
+    await recordErrorAnnotations(directory, claimed.status, ERROR_ANNOTATIONS);
+    const image = svc.config.workflow.engineImage;
     try {
-      await ctx.engine.ensureImage(image);
+      await svc.engine.ensureImage(image);
     } catch (error) {
       if (error instanceof ImagePullError) {
         throw new LaunchFailure({ kind: 'pull-failed', image, detail: error.message });
       }
       throw error;
     }
-    await ctx.engine.start({
+    await directory.markLaunching();
+    await svc.engine.start({
       name: jobName,
       image,
       command: engineCommand(
-        ctx.config.workflow.command,
-        ctx.config.workflow.toilCliOptions,
+        svc.config.workflow.command,
+        svc.config.workflow.toilCliOptions,
         directory,
         template.template.rootTemplate,
       ),
       jobDir: directory.hostPath,
-      identity: { orchestratorId: ctx.config.orchestratorId, submissionId, evaluationId },
+      identity: { orchestratorId: svc.config.orchestratorId, submissionId, evaluationId },
     });
     log.info('Started workflow', { job: jobName, image, template: template.template.entityId });
-    ctx.startedHere.add(jobName);
-    ensureFollower(ctx, jobName);
-    await afterStart(ctx, bundle, jobName, logFolderOf(ctx, folders));
-    return 'started';
   } catch (error) {
+    if (!(error instanceof LaunchFailure) && !(await engineAnswers(svc))) {
+      // The engine is down (restarting, say): not the submission's fault. It waits for the engine.
+      log.warn('The container engine does not answer; the submission goes back to the queue', {
+        job: jobName,
+        error: (error as Error).message,
+      });
+      await backToQueue(svc, jobs, bundle.submission, jobName);
+      return 'skipped';
+    }
     const outcome: Outcome =
       error instanceof LaunchFailure
         ? error.outcome
@@ -175,51 +155,80 @@ export async function startSubmission(
       outcome: outcome.kind,
       error: (error as Error).message,
     });
-    await finishSubmission(ctx, { submission: bundle.submission, jobName, logFolderId: undefined }, outcome);
+    await finishSubmission(
+      svc,
+      jobs,
+      { submission: bundle.submission, jobName, logFolderId, launched: false },
+      outcome,
+    );
     return 'failed';
   }
+
+  const record = jobs.record(jobName, submissionId);
+  ensureFollower(svc, record);
+  await markStarted(svc, bundle.submission, jobName, logFolderId);
+  return 'started';
 }
 
-/** How long the start waits for the "started" message before leaving it to finish in the background. */
-const STARTED_MESSAGE_WAIT_MS = 2_000;
-
 /**
- * Right after the container started: the "started" message (also for a job that will be done before the
- * next tick, which SWO never told), then one status write recording the log folder and, when it went out
- * already, the message. A message still on its way (Synapse's pacing) is recorded by a later tick; a
- * failed one is sent again by monitoring (checking the outbox first).
+ * After the container started: the "started" message into the outbox (also for a job that will be done
+ * before the next tick, which SWO never told), then one status write recording the log folder. Redone by
+ * monitoring when it did not land; the message key makes sure there is one message.
  */
-async function afterStart(
-  ctx: RunContext,
-  bundle: SubmissionBundle,
+export async function markStarted(
+  svc: Services,
+  submission: SubmissionBundle['submission'],
   jobName: string,
   logFolderId: string,
 ): Promise<void> {
-  const { submission } = bundle;
-  sendStartedMessage(ctx, jobName, { submission, logFolderId }, false);
-  // Most sends take a moment: wait that long, so the usual case needs one status write, not two.
-  const sent = (await settleStartedMessage(ctx, jobName, STARTED_MESSAGE_WAIT_MS)) === 'sent';
   try {
-    await ctx.client.evaluations.updateStatus(
-      submission.id,
-      {
-        set: [
-          stringAnnotation(ANNOTATIONS.submissionFolder, logFolderId),
-          ...(sent ? [stringAnnotation(ANNOTATIONS.startedMessageSent, 'true', true)] : []),
-        ],
-      },
-      {
-        precondition: (status) =>
-          status.status === ctx.stage.running && readString(status, ANNOTATIONS.workflowJobId) === jobName,
-      },
-    );
+    const queued = await queueStartedMessage(svc, submission, jobName, logFolderId);
+    await recordStart(svc, submission.id, jobName, logFolderId, queued);
   } catch (error) {
-    ctx.logger.warn('Could not record the log folder; trying again next tick', {
+    svc.logger.warn('Could not record the start; trying again next tick', {
       submissionId: submission.id,
       job: jobName,
       error: (error as Error).message,
     });
   }
+}
+
+async function engineAnswers(svc: Services): Promise<boolean> {
+  try {
+    await svc.engine.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A claimed submission that never ran goes back to the queue, for any instance to run, and nothing of its
+ * job stays behind. The participant was told nothing yet, so is told nothing.
+ */
+export async function backToQueue(
+  svc: Services,
+  jobs: JobTable,
+  submission: SubmissionBundle['submission'],
+  jobName: string,
+): Promise<boolean> {
+  const result = await returnToQueue(svc, submission.id, jobName);
+  if (result.applied) {
+    submissionLogger(svc.logger, { submissionId: submission.id, evaluationId: submission.evaluationId }).info(
+      'Returned the submission to the queue: its workflow never started here',
+      { job: jobName, status: result.status.status },
+    );
+  }
+  try {
+    await cleanUpJob(svc, jobName, false);
+  } catch (error) {
+    svc.logger.warn('Could not remove what the job left; trying again later', {
+      job: jobName,
+      error: (error as Error).message,
+    });
+  }
+  jobs.forget(jobName);
+  return result.applied;
 }
 
 class LaunchFailure extends Error {

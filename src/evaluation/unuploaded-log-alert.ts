@@ -10,7 +10,7 @@
  */
 import type { Submission } from '../synapse/types.js';
 import type { AdminAlert } from './admin-alerts.js';
-import type { RunContext } from './context.js';
+import type { Services } from './services.js';
 import { unuploadedLogsDir } from './job-logs.js';
 import { describeLostRight, diagnoseLostRight, type LostRight } from './lost-rights.js';
 
@@ -58,7 +58,7 @@ export function unuploadedLogAlert(log: UnuploadedLog, lost: LostRight | undefin
 
 /** Tells the organizers that the final log could not be stored (diagnosing a 403 first). */
 export async function reportUnuploadedLog(
-  ctx: RunContext,
+  ctx: Services,
   submission: Submission,
   folderId: string,
   error: unknown,

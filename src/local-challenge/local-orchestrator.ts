@@ -7,9 +7,8 @@ import { createWriteStream } from 'node:fs';
 import { loadConfig } from '../config/index.js';
 import type { Config } from '../config/config.js';
 import type { VariableName } from '../config/variables.js';
-import { Daemon } from '../daemon.js';
+import { OrchestratorDaemon } from '../daemon.js';
 import { createLogger } from '../logging/logger.js';
-import { createRuntime, type Runtime } from '../runtime.js';
 
 export interface LocalOrchestratorOptions {
   platformUrl: string;
@@ -31,9 +30,11 @@ export interface LocalOrchestratorOptions {
 
 export interface LocalOrchestrator {
   config: Config;
-  runtime: Runtime;
-  daemon: Daemon;
-  /** Stops the schedule (running workflows continue, as with `run`) and closes the log file. */
+  daemon: OrchestratorDaemon;
+  /**
+   * Lets messages still in the outbox go (up to a minute), stops the daemon (running workflows continue,
+   * as with `run`) and closes the log file.
+   */
   stop(): Promise<void>;
 }
 
@@ -70,22 +71,16 @@ export async function startLocalOrchestrator(options: LocalOrchestratorOptions):
   const config = localConfig(options);
   const logStream = createWriteStream(options.logFile, { flags: 'a' });
   const logger = createLogger({ level: config.logging.level, format: 'json', stream: logStream });
-  const runtime = await createRuntime(config, logger);
-  const daemon = new Daemon(runtime.orchestrator, {
-    pollIntervalSeconds: config.intake.pollIntervalSeconds,
-    logger,
-  });
+  const daemon = await OrchestratorDaemon.create(config, logger);
   daemon.start();
   let stopped: Promise<void> | undefined;
   return {
     config,
-    runtime,
     daemon,
     stop() {
       stopped ??= (async () => {
+        await daemon.settle(60_000);
         await daemon.stop();
-        await runtime.orchestrator.settle();
-        runtime.orchestrator.shutdown();
         await new Promise<void>((resolve) => logStream.end(resolve));
       })();
       return stopped;

@@ -89,7 +89,7 @@ function dockerSubmission(image: string): { repositoryName: string; digest: stri
 
 /** A throwaway run leaves nothing running behind: the engine container and its step containers go. */
 async function removeJobs(orchestrator: LocalOrchestrator): Promise<void> {
-  const engine = orchestrator.runtime.engine;
+  const engine = orchestrator.daemon.services.engine;
   const jobs = await engine.list(orchestrator.config.orchestratorId).catch(() => []);
   for (const job of jobs) {
     await engine.stop(job.name, 5).catch(() => undefined);

@@ -2,7 +2,16 @@
  * Sending Synapse messages (synapse-rest.md §7) so that none is lost and none is sent twice. The body is
  * uploaded as its own text file, so each message has a unique file handle; that handle is how a retry
  * recognises a message the server created although the answer never arrived. Sends are paced to Synapse's
- * per-sender limit (10 per 60 s), and a 429 means waiting, never giving up early.
+ * per-sender limit (10 per 60 s by default), and a 429 means waiting, never giving up early.
+ *
+ * After an answer that never came (a timeout, a dropped connection, a 5xx), the server may still be working
+ * on the request: looking in the outbox at once and sending again when the message is not there yet is how
+ * a message goes out twice. So the look waits until the request can no longer be in progress
+ * (`uncertainWaitMs`, the request timeout by default), and only then sends again.
+ *
+ * The daemon's participant and admin messages go through the persistent outbox (src/outbox/), which uses
+ * the steps below one by one and keeps each step on disk; `send()` is the same rule for a caller that needs
+ * no persistence.
  */
 import { randomUUID } from 'node:crypto';
 import { SynapseError } from './errors.js';
@@ -21,6 +30,11 @@ export interface MessageApiOptions {
    * Time queued behind the pacing does not count. Default 30 minutes.
    */
   maxTotalMs?: number;
+  /**
+   * How long after an answer that never came the outbox is searched for the message (default: the request
+   * timeout): until then the server may still create it.
+   */
+  uncertainWaitMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -34,8 +48,15 @@ export interface OutgoingMessage {
   body: string;
 }
 
-/** How many of the newest sent messages to look through for one whose answer was lost. */
-const OUTBOX_LOOKBACK = 50;
+/** Outbox page size when looking for a message whose answer was lost. */
+const OUTBOX_PAGE = 50;
+/** Outbox entries created this long before the first attempt are still looked at (clock skew). */
+const CLOCK_SLACK_MS = 5 * 60_000;
+
+/** Whether a failed POST /message may still have created the message (a 429 never does). */
+export function mayHaveBeenCreated(error: unknown): boolean {
+  return !(error instanceof SynapseError) || error.status !== 429;
+}
 
 const defaultSleep = (ms: number) =>
   new Promise<void>((resolve) => {
@@ -46,6 +67,7 @@ export class MessageApi {
   private readonly limit: number;
   private readonly windowMs: number;
   private readonly maxTotalMs: number;
+  readonly uncertainWaitMs: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
@@ -62,6 +84,7 @@ export class MessageApi {
     this.limit = options.limit ?? 10;
     this.windowMs = options.windowMs ?? 60_000;
     this.maxTotalMs = options.maxTotalMs ?? 30 * 60_000;
+    this.uncertainWaitMs = options.uncertainWaitMs ?? http.policy.requestTimeoutMs;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
@@ -69,12 +92,10 @@ export class MessageApi {
       throw new Error('MessageApi needs limit >= 1 and windowMs > 0.');
   }
 
+  /** Sends one message, riding out throttling and failures, never twice (see the top of this file). */
   async send(message: OutgoingMessage): Promise<MessageToUser> {
-    const handle = await this.files.uploadText(message.body, {
-      fileName: `message-${randomUUID()}.txt`,
-      contentType: 'text/plain; charset=utf-8',
-    });
-    const request = { recipients: message.recipients, subject: message.subject, fileHandleId: handle.id };
+    const fileHandleId = await this.uploadBody(message.body);
+    const firstAttempt = this.now();
     let waited = 0;
     let throttled = 0;
     let failed = 0;
@@ -84,39 +105,62 @@ export class MessageApi {
       let error: SynapseError;
       try {
         if (mayExist) {
-          const created = await this.findSent(handle.id);
+          const created = await this.findSent(fileHandleId, firstAttempt);
           if (created !== undefined) return created;
-          mayExist = false;
         }
-        await this.takeSlot();
-        return await this.http.request<MessageToUser>({
-          api: 'repo',
-          method: 'POST',
-          path: '/message',
-          body: request,
-          retry: false,
-        });
+        return await this.post({ recipients: message.recipients, subject: message.subject, fileHandleId });
       } catch (caught) {
         if (!(caught instanceof SynapseError) || !caught.retryable) throw caught;
         error = caught;
       }
       let delay: number;
-      if (error.status === 429 && !mayExist) {
-        // Not created. Someone else may be sending as this user too: back off, starting at one slot's
-        // worth of the window and never waiting longer than the whole window.
+      if (!mayHaveBeenCreated(error)) {
         throttled += 1;
-        const slot = this.windowMs / this.limit;
-        delay = Math.min(this.windowMs, slot * 2 ** (throttled - 1)) * (0.5 + this.random());
+        delay = this.throttledDelay(throttled);
       } else {
         mayExist = true;
         failed += 1;
-        delay = backoffDelay(this.http.policy, failed, error.status === 429, this.random());
+        delay = Math.max(this.uncertainWaitMs, backoffDelay(this.http.policy, failed, false, this.random()));
       }
       delay = Math.round(delay);
       if (waited + delay > this.maxTotalMs) throw error;
       waited += delay;
       await this.sleep(delay);
     }
+  }
+
+  /**
+   * The wait after the `count`th 429 in a row. Someone else may be sending as this user too: back off,
+   * starting at one slot's worth of the window and never waiting longer than the whole window.
+   */
+  throttledDelay(count: number): number {
+    const slot = this.windowMs / this.limit;
+    return Math.min(this.windowMs, slot * 2 ** (count - 1)) * (0.5 + this.random());
+  }
+
+  /** Uploads a message body as its own file; the handle identifies the message from then on. */
+  async uploadBody(body: string): Promise<string> {
+    const handle = await this.files.uploadText(body, {
+      fileName: `message-${randomUUID()}.txt`,
+      contentType: 'text/plain; charset=utf-8',
+    });
+    return handle.id;
+  }
+
+  /** One POST /message, in its turn under the pacing; no retry (the caller decides, see mayHaveBeenCreated). */
+  async post(request: {
+    recipients: string[];
+    subject: string;
+    fileHandleId: string;
+  }): Promise<MessageToUser> {
+    await this.takeSlot();
+    return this.http.request<MessageToUser>({
+      api: 'repo',
+      method: 'POST',
+      path: '/message',
+      body: request,
+      retry: false,
+    });
   }
 
   /** Waits until one more message fits in the rolling window, and counts it. */
@@ -137,27 +181,22 @@ export class MessageApi {
   }
 
   /**
-   * Whether a message with this subject already went to `recipient` (among the newest sent ones): how a
-   * restarted process avoids sending again what it sent just before it stopped.
+   * The message carrying this body, if the server created it: the outbox is read newest first, back to
+   * messages created a little before `since` (when the first attempt was made).
    */
-  async wasSent(subject: string, recipient: string): Promise<boolean> {
-    const outbox = await this.http.request<PaginatedResults<MessageToUser>>({
-      api: 'repo',
-      method: 'GET',
-      path: '/message/outbox',
-      query: { limit: OUTBOX_LOOKBACK, offset: 0 },
-    });
-    return outbox.results.some((m) => m.subject === subject && m.recipients.includes(recipient));
-  }
-
-  /** The message carrying this body, if the server did create it. */
-  private async findSent(fileHandleId: string): Promise<MessageToUser | undefined> {
-    const outbox = await this.http.request<PaginatedResults<MessageToUser>>({
-      api: 'repo',
-      method: 'GET',
-      path: '/message/outbox',
-      query: { limit: OUTBOX_LOOKBACK, offset: 0 },
-    });
-    return outbox.results.find((m) => m.fileHandleId === fileHandleId);
+  async findSent(fileHandleId: string, since: number): Promise<MessageToUser | undefined> {
+    for (let offset = 0; ; offset += OUTBOX_PAGE) {
+      const page = await this.http.request<PaginatedResults<MessageToUser>>({
+        api: 'repo',
+        method: 'GET',
+        path: '/message/outbox',
+        query: { limit: OUTBOX_PAGE, offset, orderBy: 'SEND_DATE', descending: true },
+      });
+      const found = page.results.find((m) => m.fileHandleId === fileHandleId);
+      if (found !== undefined) return found;
+      const oldest = page.results.at(-1);
+      if (page.results.length < OUTBOX_PAGE || oldest === undefined) return undefined;
+      if (Date.parse(oldest.createdOn) < since - CLOCK_SLACK_MS) return undefined;
+    }
   }
 }

@@ -92,6 +92,12 @@ export interface UpdateOptions {
   current?: SubmissionStatus;
   /** Checked against the latest status before each attempt; false stops without writing (e.g. "still RECEIVED"). */
   precondition?: (status: SubmissionStatus) => boolean;
+  /**
+   * Recognises this very change in a status read after a 412. A PUT whose answer was lost is retried and
+   * meets its own write (the etag moved on): then the change did land, and the precondition (say, "still
+   * RECEIVED") no longer holds because of it.
+   */
+  landed?: (status: SubmissionStatus) => boolean;
   maxAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -129,6 +135,7 @@ export async function updateSubmissionStatus(
       // Someone else wrote in between: give them a moment, then merge onto their version.
       if (attempt > 1) await sleep(Math.min(2_000, 100 * 2 ** (attempt - 2)));
       status = await store.getStatus(submissionId);
+      if (options.landed?.(status) === true) return { applied: true, status };
     }
   }
   throw new StatusConflictError(submissionId, maxAttempts);

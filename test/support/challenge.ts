@@ -13,7 +13,7 @@ import type { Config } from '../../src/config/config.js';
 import { LABELS } from '../../src/engine/interfaces.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { SeededUser } from '../../src/local-platform/admin-client.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { OrchestratorDaemon } from '../../src/daemon.js';
 import { SynapseClient } from '../../src/synapse/client.js';
 import type { SubmissionStatus, Team } from '../../src/synapse/types.js';
 import { FAST_RETRY, startTestPlatform, type TestPlatform } from './platform.js';
@@ -90,7 +90,10 @@ export interface Challenge {
   queues: { evaluationId: string; templateId: string }[];
   /** The orchestrator account's client (it owns the project, so it may edit templates). */
   client: SynapseClient;
+  /** Stops the orchestrators started on it (startOrchestrator), then the platform. */
   close(): Promise<void>;
+  /** Orchestrators started on this challenge, stopped by close(). */
+  orchestrators: RunningOrchestrator[];
 }
 
 let counter = 0;
@@ -144,7 +147,9 @@ export async function setUpChallenge(
     created.push({ evaluationId: evaluation.id, templateId: template.id });
   }
   const client = new SynapseClient({ endpoint: tp.endpoint, token: orchestrator.token, retry: FAST_RETRY });
+  const orchestrators: RunningOrchestrator[] = [];
   return {
+    orchestrators,
     tp,
     organizerProjectId: project.id,
     outputRootId: output.id,
@@ -153,16 +158,25 @@ export async function setUpChallenge(
     team,
     queues: created,
     client,
-    close: () => tp.close(),
+    close: async () => {
+      await Promise.all(orchestrators.splice(0).map((o) => o.stop()));
+      await tp.close();
+    },
   };
 }
 
 export interface RunningOrchestrator {
-  runtime: Runtime;
+  /** The production daemon; tests drive its ticks (`runOnce`) while its message sender runs by itself. */
+  daemon: OrchestratorDaemon;
   config: Config;
   workDir: string;
-  /** Runs ticks until `done` holds (checked after each tick); fails after `timeoutMs`. */
+  /**
+   * Runs ticks until `done` holds (checked after each tick), then waits for the messages in the outbox to
+   * go out; fails after `timeoutMs`.
+   */
   tickUntil(done: () => Promise<boolean>, timeoutMs?: number, onTick?: () => Promise<void>): Promise<void>;
+  /** Stops it as SIGTERM would (workflows keep running); safe to call twice. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export async function startOrchestrator(
@@ -189,27 +203,35 @@ export async function startOrchestrator(
     },
   });
   const logger = createLogger({ level: 'debug', format: 'json', stream: productLogStream() });
-  const runtime = await createRuntime(config, logger, {
+  const daemon = await OrchestratorDaemon.create(config, logger, {
     // Synapse's message pacing (10 per minute) shrunk to 10 per 2 s so tests do not wait minutes.
     synapse: { retry: FAST_RETRY, messages: { windowMs: 2_000 } },
     stopGraceSeconds: 5,
     pull: { attempts: 2, firstDelayMs: 10, maxDelayMs: 20 },
   });
-  return {
-    runtime,
+  daemon.startSending();
+  const running: RunningOrchestrator = {
+    daemon,
     config,
     workDir,
+    stop: (graceMs) => daemon.stop(graceMs),
     async tickUntil(done, timeoutMs = 120_000, onTick) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        await runtime.orchestrator.runOnce();
+        await daemon.runOnce();
         if (onTick !== undefined) await onTick();
-        if (await done()) return;
+        if (await done()) {
+          // Messages follow the status (the outbox sends them): let them go before the test looks.
+          await daemon.settle(60_000);
+          return;
+        }
         if (Date.now() > deadline) throw new Error(`tickUntil: condition not met within ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
     },
   };
+  challenge.orchestrators.push(running);
+  return running;
 }
 
 /** The messages the local platform received for `recipient` about submission `id` (subjects name it). */

@@ -136,7 +136,7 @@ describeWithDocker('how a workflow run ends', () => {
     );
     // Quiet ticks (same progress, heartbeat not due) leave the status alone: same etag.
     const etag = (await statusOf(challenge, id)).etag;
-    for (let i = 0; i < 3; i++) await orchestrator.runtime.orchestrator.runOnce();
+    for (let i = 0; i < 3; i++) await orchestrator.daemon.runOnce();
     expect((await statusOf(challenge, id)).etag).toBe(etag);
 
     const [dir] = jobDirs();

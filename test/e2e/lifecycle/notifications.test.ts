@@ -68,7 +68,7 @@ describeWithDocker('participant messages', () => {
     });
     await finalOf(orchestrator, [completed, failed, stopped, timedOut]);
     // A few more ticks must not send anything again.
-    for (let i = 0; i < 2; i++) await orchestrator.runtime.orchestrator.runOnce();
+    for (let i = 0; i < 2; i++) await orchestrator.daemon.runOnce();
 
     const team = challenge.team;
     const user = challenge.participant;

@@ -104,7 +104,7 @@ describeWithDocker('queues, stages and limits', () => {
       (await Promise.all(ids.map((id) => statusOf(challenge, id)))).every((s) => FINAL.has(s.status));
     // Both tick in turn until everything is done.
     await first.tickUntil(allFinal, 120_000, async () => {
-      await second.runtime.orchestrator.runOnce();
+      await second.daemon.runOnce();
     });
     const statuses = await Promise.all(ids.map((id) => statusOf(challenge, id)));
     expect(statuses.map((s) => s.status)).toEqual(Array(6).fill('ACCEPTED'));

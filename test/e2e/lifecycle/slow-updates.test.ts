@@ -32,8 +32,6 @@ describeWithDocker('a slow update does not hold up the others', () => {
   }, 60_000);
   afterAll(async () => {
     await challenge.tp.admin.clearFaults();
-    await orchestrator.runtime.orchestrator.settle(20_000);
-    orchestrator.runtime.orchestrator.shutdown();
     await challenge.close();
   }, MESSAGE_DELAY_MS + 30_000);
 

@@ -1,6 +1,6 @@
 /** The schedule: ticks at the poll interval, never two at once, and a stop waits for the running tick. */
 import { describe, expect, it } from 'vitest';
-import { Daemon } from '../../../src/daemon.js';
+import { TickSchedule as Daemon } from '../../../src/tick-schedule.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { Writable } from 'node:stream';
 
@@ -15,7 +15,7 @@ const quietLogger = () =>
     }),
   });
 
-const summary = { started: 0, finished: 0, running: 0, deferred: 0 };
+const summary = { started: 0, finished: 0, running: 0, deferred: 0, requeued: 0 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Daemon', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunContext } from '../../../src/evaluation/context.js';
+import type { Services } from '../../../src/evaluation/services.js';
 import { JobDirectory, type JobRoot } from '../../../src/evaluation/job-directory.js';
 import {
   UNUPLOADED_LOGS_DIR,
@@ -31,7 +31,7 @@ async function setUp(text = 'STDOUT 2026-01-01T00:00:00Z step printed a secret-i
   let output = '';
   stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const logger = createLogger({ level: 'info', format: 'json', stream });
-  const ctx = { jobRoot, logger } as unknown as RunContext;
+  const ctx = { jobRoot, logger } as unknown as Services;
   await JobDirectory.create(jobRoot, JOB);
   writeFileSync(logPathOf(ctx, JOB), text, { mode: 0o644 });
   const logged = async () => {
