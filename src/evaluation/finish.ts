@@ -145,6 +145,7 @@ export async function finishSubmission(
       logUploaded: uploaded,
       logTruncated: truncated,
       notified: final.queued ? kind : undefined,
+      logFolderId: job.logFolderId === undefined ? logFolderId : undefined,
     });
     applied = result.applied;
     if (applied) {

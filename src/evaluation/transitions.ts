@@ -144,6 +144,8 @@ export interface FinalStatus {
   logTruncated: boolean;
   /** The final message put in the outbox (SubmitterNotified), if one was. */
   notified: string | undefined;
+  /** SubmissionFolder, when the run never recorded it (it stopped before) but its logs went there. */
+  logFolderId?: string | undefined;
 }
 
 /** The end: the final status of this job's run, written once and only by this job. */
@@ -162,6 +164,9 @@ export function finalize(
       canCancel: false,
       set: [
         stringAnnotation(ANNOTATIONS.statusDescription, final.description),
+        ...(final.logFolderId === undefined
+          ? []
+          : [stringAnnotation(ANNOTATIONS.submissionFolder, final.logFolderId)]),
         longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
         // With locked results the reason stays private: it may say more than the participant should see.
         ...(final.reason === undefined

@@ -46,6 +46,12 @@ export interface OutboxMessage {
   fileHandleId?: string;
   /** When the first POST that may have created it was made (then the Synapse outbox is searched first). */
   firstAttemptAt?: number;
+  /**
+   * Set just before a POST and cleared once its answer says what happened. Still set means the answer
+   * never came (or the process stopped meanwhile): the server may yet create the message, so nothing is
+   * done until that can no longer happen.
+   */
+  inFlightSince?: number;
   /** Not before this time (backoff, or waiting until an unanswered POST can no longer be in progress). */
   nextAttemptAt?: number;
   attempts: number;

@@ -139,18 +139,25 @@ export class OutboxSender {
       if (group !== undefined && blocked.has(group)) continue;
       if (group !== undefined) blocked.add(group);
       if (message.state !== 'ready') continue;
-      if ((message.nextAttemptAt ?? 0) > now) continue;
+      if (this.dueAt(message) > now) continue;
       return message;
     }
     return undefined;
+  }
+
+  /** When a message may be tried: after its backoff, and never while an unanswered POST may still land. */
+  private dueAt(message: OutboxMessage): number {
+    const uncertainUntil =
+      message.inFlightSince === undefined ? 0 : message.inFlightSince + this.deps.messages.uncertainWaitMs;
+    return Math.max(message.nextAttemptAt ?? 0, uncertainUntil);
   }
 
   private untilNextDue(): number {
     const now = this.now();
     const times = this.deps.outbox
       .pending()
-      .filter((m) => m.state === 'ready' && m.nextAttemptAt !== undefined)
-      .map((m) => (m.nextAttemptAt ?? now) - now);
+      .filter((m) => m.state === 'ready')
+      .map((m) => this.dueAt(m) - now);
     return Math.max(50, Math.min(IDLE_MS, ...times));
   }
 
@@ -173,15 +180,23 @@ export class OutboxSender {
           return;
         }
       }
-      const attemptAt = message.firstAttemptAt ?? this.now();
-      await outbox.update(message.key, { firstAttemptAt: attemptAt, attempts: message.attempts + 1 });
+      const now = this.now();
+      await outbox.update(message.key, {
+        firstAttemptAt: message.firstAttemptAt ?? now,
+        inFlightSince: now,
+        attempts: message.attempts + 1,
+      });
       await messages.post({ recipients: message.recipients, subject: message.subject, fileHandleId });
       await this.markSent(message);
     } catch (error) {
       const failure = error instanceof SynapseError ? error : undefined;
       const retryable = failure === undefined ? isNetworkLike(error) : failure.retryable;
       if (!retryable) {
-        await outbox.update(message.key, { state: 'failed', lastError: (error as Error).message });
+        await outbox.update(message.key, {
+          state: 'failed',
+          inFlightSince: undefined,
+          lastError: (error as Error).message,
+        });
         logger.error('A message could not be sent and will not be tried again', {
           ...context,
           recipients: message.recipients,
@@ -192,12 +207,14 @@ export class OutboxSender {
       const attempts = message.attempts + 1;
       // Throttled (429): nothing was created, wait for a slot. Anything else may have created it: wait until
       // the request can no longer be in progress; the next attempt looks in the Synapse outbox first.
+      const uncertain = mayHaveBeenCreated(error);
       const delay = Math.round(
-        mayHaveBeenCreated(error)
+        uncertain
           ? Math.max(messages.uncertainWaitMs, backoffDelay(this.deps.retry, attempts, false, this.random()))
           : messages.throttledDelay(attempts),
       );
       await outbox.update(message.key, {
+        ...(uncertain ? {} : { inFlightSince: undefined }),
         attempts,
         nextAttemptAt: this.now() + delay,
         lastError: (error as Error).message,
@@ -211,7 +228,11 @@ export class OutboxSender {
   }
 
   private async markSent(message: OutboxMessage, how?: string): Promise<void> {
-    await this.deps.outbox.update(message.key, { state: 'sent', sentAt: this.now() });
+    await this.deps.outbox.update(message.key, {
+      state: 'sent',
+      sentAt: this.now(),
+      inFlightSince: undefined,
+    });
     this.deps.logger.info('Message sent', {
       message: message.kind,
       ...(message.submissionId === undefined ? {} : { submissionId: message.submissionId }),
