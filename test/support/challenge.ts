@@ -183,7 +183,7 @@ export async function startOrchestrator(
   challenge: Challenge,
   env: Record<string, string> = {},
 ): Promise<RunningOrchestrator> {
-  const workDir = mkdtempSync(join(tmpdir(), 'orchestrator-work-'));
+  const workDir = env.ORCHESTRATOR_WORK_DIR ?? mkdtempSync(join(tmpdir(), 'orchestrator-work-'));
   const templates = Object.fromEntries(challenge.queues.map((q) => [q.evaluationId, q.templateId]));
   const { config } = loadConfig({
     envFile: '/nonexistent/.env',
