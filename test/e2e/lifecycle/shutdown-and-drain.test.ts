@@ -80,8 +80,8 @@ describeWithDocker('stopping and draining the daemon', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) =>
       child.on('close', (code) => {
         appendFileSync(PRODUCT_OUTPUT_LOG, `\n$ synapse-orchestrator run (${label})\n${output}`);
