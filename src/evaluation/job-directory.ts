@@ -119,15 +119,16 @@ export class JobDirectory {
   }
 
   /**
-   * Written just before the engine is asked to create the container. A job whose container is missing
-   * and whose directory has no such mark never had a container (the orchestrator stopped between the
-   * claim and the launch): it goes back to the queue instead of being called lost.
+   * Written once the engine created and started the container. A job whose container is missing and whose
+   * directory has no such mark never had a container (the orchestrator stopped between the claim and the
+   * launch; one stopped between the creation and this mark left a container, which is found): it goes
+   * back to the queue instead of being called lost.
    */
-  async markLaunching(): Promise<void> {
+  async markLaunched(): Promise<void> {
     await writeFile(this.localFile(LAUNCH_MARK), `${new Date().toISOString()}\n`, { mode: 0o644 });
   }
 
-  /** Whether the engine was (or may have been) asked to create the job's container. */
+  /** Whether the job's container was created and started. */
   async wasLaunched(): Promise<boolean> {
     try {
       await access(this.localFile(LAUNCH_MARK));
@@ -142,7 +143,7 @@ export class JobDirectory {
   }
 }
 
-/** The mark of a job whose container was (about to be) created. */
+/** The mark of a job whose container was created and started. */
 const LAUNCH_MARK = '.launched';
 
 /**

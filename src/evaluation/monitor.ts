@@ -4,7 +4,7 @@
  * the status is not rewritten every tick as SWO did).
  *
  * What a restart can leave, and what becomes of it:
- * - a claim whose container was never asked for (no launch mark in its job directory), or a container
+ * - a claim whose container was never launched (no launch mark in its job directory), or a container
  *   created but never started: back to the queue, run again from the start by any instance;
  * - a container that ran and is gone: lost (INVALID, with the reason, and the admin is told);
  * - a container that ended while the orchestrator was down: finished as usual, its output read again from

@@ -123,7 +123,6 @@ async function launch(
       }
       throw error;
     }
-    await directory.markLaunching();
     await svc.engine.start({
       name: jobName,
       image,
@@ -136,6 +135,8 @@ async function launch(
       jobDir: directory.hostPath,
       identity: { orchestratorId: svc.config.orchestratorId, submissionId, evaluationId },
     });
+    // From here on a missing container means it disappeared, not that it never was (monitor.ts).
+    await directory.markLaunched();
     log.info('Started workflow', { job: jobName, image, template: template.template.entityId });
   } catch (error) {
     if (!(error instanceof LaunchFailure) && !(await engineAnswers(svc))) {

@@ -83,7 +83,9 @@ describeWithDocker('a process stopped at the worst moment, and the next one', ()
     const text = await new Promise<string>((resolve, reject) => {
       let data = '';
       stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
-      stream.on('end', () => { resolve(data); });
+      stream.on('end', () => {
+        resolve(data);
+      });
       stream.on('error', reject);
     });
     return text.split('\n').filter((line) => line.trim().length > 0).length;
@@ -123,7 +125,7 @@ describeWithDocker('a process stopped at the worst moment, and the next one', ()
       },
       stuckJob,
     );
-    await directory.markLaunching();
+    await directory.markLaunched();
     await docker.createContainer({
       name: stuckJob,
       Image: ENGINE_IMAGE,
