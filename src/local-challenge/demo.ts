@@ -308,6 +308,8 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       return false;
     }
 
+    // Statuses are final; the messages follow them out of the outbox (paced as on Synapse).
+    await orchestrator?.daemon.settle(120_000);
     const exported = await exportFolderTree(organizer, state.challenge.outputRootId, join(dir, 'Logs'));
     const messages = await messagesAbout(
       admin,
