@@ -309,7 +309,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     }
 
     // Statuses are final; the messages follow them out of the outbox (paced as on Synapse).
-    await orchestrator?.daemon.settle(120_000);
+    await orchestrator.daemon.settle(120_000);
     const exported = await exportFolderTree(organizer, state.challenge.outputRootId, join(dir, 'Logs'));
     const messages = await messagesAbout(
       admin,
