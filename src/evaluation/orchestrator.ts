@@ -8,9 +8,10 @@
 import pLimit from 'p-limit';
 import type { QueueTemplate } from '../config/config.js';
 import { submissionLogger } from '../logging/logger.js';
-import type { SubmissionBundle } from '../synapse/types.js';
+import type { SubmissionBundle, SubmissionStatus } from '../synapse/types.js';
 import { TemplateError } from '../templates/index.js';
-import { ANNOTATIONS, readString } from './annotations.js';
+import { ANNOTATIONS, readNumber, readString } from './annotations.js';
+import { ensureFollower, finishFollowing, uploadJobLog } from './job-logs.js';
 import { cleanUpJob } from './finish.js';
 import { JobTable } from './job-table.js';
 import { monitorSubmission } from './monitor.js';
@@ -268,11 +269,11 @@ export class Orchestrator {
     const jobs = await ctx.engine.list(ctx.config.orchestratorId);
     // A job being started or finished may not be in the listing, or be final while its container exists.
     for (const job of jobs.filter((j) => !known.has(j.name) && !this.jobs.isBusy(j.name))) {
-      await this.removeIfOrphan(job.name, job.identity.submissionId);
+      await this.removeIfOrphan(job.name, job.identity.submissionId, job.identity.evaluationId);
     }
   }
 
-  private async removeIfOrphan(jobName: string, submissionId: string): Promise<void> {
+  private async removeIfOrphan(jobName: string, submissionId: string, evaluationId: string): Promise<void> {
     const { ctx } = this;
     try {
       const status = await ctx.client.evaluations.getStatus(submissionId);
@@ -281,6 +282,13 @@ export class Orchestrator {
         readString(status, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId &&
         readString(status, ANNOTATIONS.workflowJobId) === jobName;
       if (stillOurs) return; // its queue is no longer configured: leave it to whoever runs that queue
+      const sameRun =
+        readString(status, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId &&
+        readString(status, ANNOTATIONS.workflowJobId) === jobName;
+      if (sameRun && status.status !== ctx.stage.waiting && !this.jobs.hasEnded(jobName)) {
+        const left = await this.statusChangedUnderJob(jobName, submissionId, evaluationId, status);
+        if (left) return;
+      }
       ctx.logger.warn('Removing a workflow container whose submission is no longer running here', {
         job: jobName,
         submissionId,
@@ -310,6 +318,65 @@ export class Orchestrator {
         error: (error as Error).message,
       });
     }
+  }
+
+  /**
+   * The status of a job that still runs here was changed to something final by someone else: the
+   * workflow itself (templates must leave the status to the orchestrator; SWO crash-looped on this) or an
+   * admin. That status stands and no final message is sent, but the workflow is not cut short: it is left
+   * to end by itself (within MAX_RUNTIME_SECONDS), its log is then uploaded, and the organizers are told
+   * once per queue. True while the container is left running.
+   */
+  private async statusChangedUnderJob(
+    jobName: string,
+    submissionId: string,
+    evaluationId: string,
+    status: SubmissionStatus,
+  ): Promise<boolean> {
+    const { ctx } = this;
+    const record = this.jobs.record(jobName, submissionId);
+    const state = await ctx.engine.state(jobName);
+    const started = readNumber(status, ANNOTATIONS.executionStarted);
+    const overdue =
+      started !== undefined && ctx.now() - started > ctx.config.workflow.maxRuntimeSeconds * 1000;
+    if (state.kind === 'running' && !overdue) {
+      if (record.detachedAt === undefined) {
+        record.detachedAt = ctx.now();
+        ensureFollower(ctx, record);
+        submissionLogger(ctx.logger, { submissionId, evaluationId }).warn(
+          "The submission's status was changed by someone else while its workflow runs; that status stands, and the workflow is left to finish",
+          { job: jobName, status: status.status },
+        );
+        ctx.alerts.report({
+          key: `status-changed-while-running:${evaluationId}`,
+          subject: 'A submission status was changed while its workflow ran',
+          submissionId,
+          body:
+            `The status of submission ${submissionId} (evaluation queue ${evaluationId}) was changed to ${status.status} ` +
+            `while its workflow (${jobName}) was still running, by the workflow itself or by someone else. ` +
+            'The orchestrator left that status as it is and sent the participant no final message; the workflow is left ' +
+            'to finish and its log is uploaded then. A workflow template must not change the submission status (it may ' +
+            'annotate the submission): if this template does, remove that step, or the statuses it sets are the only ' +
+            'outcome participants see.',
+        });
+      }
+      return true;
+    }
+    if (state.kind === 'running') await ctx.engine.stop(jobName, ctx.stopGraceSeconds);
+    if (record.detachedAt !== undefined) {
+      const folder = readString(status, ANNOTATIONS.submissionFolder);
+      try {
+        await finishFollowing(ctx, record);
+        if (folder !== undefined) await uploadJobLog(ctx, submissionId, jobName, folder);
+      } catch (error) {
+        ctx.logger.warn('Could not upload the log of a workflow whose status was changed under it', {
+          job: jobName,
+          submissionId,
+          error: (error as Error).message,
+        });
+      }
+    }
+    return false;
   }
 
   /** Runs one submission's step; an error is logged for that submission only. */
