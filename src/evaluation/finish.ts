@@ -11,7 +11,7 @@
  * containers and the job directory are removed. The credentials file goes in every case.
  */
 import { submissionLogger } from '../logging/logger.js';
-import type { Submission } from '../synapse/types.js';
+import type { Submission, SubmissionStatusEnum } from '../synapse/types.js';
 import { readRecordedErrorAnnotations } from './earlier-errors.js';
 import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-reason.js';
 import { JobDirectory } from './job-directory.js';
@@ -40,6 +40,8 @@ export interface FinishingJob {
   logFolderId: string | undefined;
   /** Whether a container was (or may have been) created: then there are logs, and a "started" message. */
   launched: boolean;
+  /** The status someone else (the workflow itself) set while it ran: kept, instead of the outcome's. */
+  statusSetByOthers?: SubmissionStatusEnum | undefined;
   progress?: number;
 }
 
@@ -57,7 +59,7 @@ export async function finishSubmission(
   });
   const succeeded = outcome.kind === 'succeeded';
   const shared = ctx.config.results.shareImmediately;
-  const finalStatus = succeeded ? ctx.stage.succeeded : ctx.stage.failed;
+  const finalStatus = job.statusSetByOthers ?? (succeeded ? ctx.stage.succeeded : ctx.stage.failed);
   const launched = record !== undefined && job.launched;
   // A finish retried after an earlier attempt kept the log (its upload failed): that log is the one to read.
   const kept = jobName === undefined ? undefined : await keptLogOf(ctx, jobName, submission.id);
@@ -146,6 +148,7 @@ export async function finishSubmission(
       logTruncated: truncated,
       notified: final.queued ? kind : undefined,
       logFolderId: job.logFolderId === undefined ? logFolderId : undefined,
+      statusSetByOthers: job.statusSetByOthers !== undefined,
     });
     applied = result.applied;
     if (applied) {

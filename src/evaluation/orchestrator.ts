@@ -11,9 +11,10 @@ import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle, SubmissionStatus } from '../synapse/types.js';
 import { TemplateError } from '../templates/index.js';
 import { ANNOTATIONS, readNumber, readString } from './annotations.js';
-import { ensureFollower, finishFollowing, uploadJobLog } from './job-logs.js';
-import { cleanUpJob } from './finish.js';
+import { ensureFollower } from './job-logs.js';
+import { cleanUpJob, finishSubmission } from './finish.js';
 import { JobTable } from './job-table.js';
+import type { Outcome } from './outcome.js';
 import { monitorSubmission } from './monitor.js';
 import type { Services } from './services.js';
 import { watchOtherInstances } from './silent-instances.js';
@@ -323,9 +324,10 @@ export class Orchestrator {
   /**
    * The status of a job that still runs here was changed to something final by someone else: the
    * workflow itself (templates must leave the status to the orchestrator; SWO crash-looped on this) or an
-   * admin. That status stands and no final message is sent, but the workflow is not cut short: it is left
-   * to end by itself (within MAX_RUNTIME_SECONDS), its log is then uploaded, and the organizers are told
-   * once per queue. True while the container is left running.
+   * admin. The workflow is not cut short: it is left to end by itself (within MAX_RUNTIME_SECONDS), then
+   * finished as usual (final log, the rest of the final write, the participant's message) except that the
+   * status it was given stands; the organizers are told once per queue. True while it is left running or
+   * was finished here; false when the container is to be removed as a leftover.
    */
   private async statusChangedUnderJob(
     jobName: string,
@@ -339,44 +341,49 @@ export class Orchestrator {
     const started = readNumber(status, ANNOTATIONS.executionStarted);
     const overdue =
       started !== undefined && ctx.now() - started > ctx.config.workflow.maxRuntimeSeconds * 1000;
-    if (state.kind === 'running' && !overdue) {
-      if (record.detachedAt === undefined) {
-        record.detachedAt = ctx.now();
-        ensureFollower(ctx, record);
-        submissionLogger(ctx.logger, { submissionId, evaluationId }).warn(
-          "The submission's status was changed by someone else while its workflow runs; that status stands, and the workflow is left to finish",
-          { job: jobName, status: status.status },
-        );
-        ctx.alerts.report({
-          key: `status-changed-while-running:${evaluationId}`,
-          subject: 'A submission status was changed while its workflow ran',
-          submissionId,
-          body:
-            `The status of submission ${submissionId} (evaluation queue ${evaluationId}) was changed to ${status.status} ` +
-            `while its workflow (${jobName}) was still running, by the workflow itself or by someone else. ` +
-            'The orchestrator left that status as it is and sent the participant no final message; the workflow is left ' +
-            'to finish and its log is uploaded then. A workflow template must not change the submission status (it may ' +
-            'annotate the submission): if this template does, remove that step, or the statuses it sets are the only ' +
-            'outcome participants see.',
-        });
-      }
-      return true;
+    if (state.kind === 'running' && record.detachedAt === undefined) {
+      record.detachedAt = ctx.now();
+      ensureFollower(ctx, record);
+      submissionLogger(ctx.logger, { submissionId, evaluationId }).warn(
+        "The submission's status was changed by someone else while its workflow runs; that status stands, and the workflow is left to finish",
+        { job: jobName, status: status.status },
+      );
+      ctx.alerts.report({
+        key: `status-changed-while-running:${evaluationId}`,
+        subject: 'A submission status was changed while its workflow ran',
+        submissionId,
+        body:
+          `The status of submission ${submissionId} (evaluation queue ${evaluationId}) was changed to ${status.status} ` +
+          `while its workflow (${jobName}) was still running, by the workflow itself or by someone else. ` +
+          'The orchestrator keeps that status: the workflow is left to finish, then its log is uploaded and the ' +
+          'participant told as usual. A workflow template must not change the submission status (it may annotate ' +
+          'the submission): if this template does, remove that step.',
+      });
     }
+    if (record.detachedAt === undefined) return false; // not seen running after the change: a leftover
+    if (state.kind === 'running' && !overdue) return true;
     if (state.kind === 'running') await ctx.engine.stop(jobName, ctx.stopGraceSeconds);
-    if (record.detachedAt !== undefined) {
-      const folder = readString(status, ANNOTATIONS.submissionFolder);
-      try {
-        await finishFollowing(ctx, record);
-        if (folder !== undefined) await uploadJobLog(ctx, submissionId, jobName, folder);
-      } catch (error) {
-        ctx.logger.warn('Could not upload the log of a workflow whose status was changed under it', {
-          job: jobName,
-          submissionId,
-          error: (error as Error).message,
-        });
-      }
-    }
-    return false;
+    const ended = state.kind === 'exited' ? state : await ctx.engine.state(jobName);
+    const outcome: Outcome =
+      ended.kind === 'exited' && ended.exitCode === 0
+        ? { kind: 'succeeded' }
+        : ended.kind === 'exited' && !overdue
+          ? { kind: 'failed', exitCode: ended.exitCode }
+          : { kind: 'timed-out', by: 'max-runtime', limitSeconds: ctx.config.workflow.maxRuntimeSeconds };
+    const bundle = await ctx.client.evaluations.submission(submissionId);
+    await finishSubmission(
+      ctx,
+      this.jobs,
+      {
+        submission: bundle,
+        jobName,
+        logFolderId: readString(status, ANNOTATIONS.submissionFolder),
+        launched: true,
+        statusSetByOthers: status.status,
+      },
+      outcome,
+    );
+    return true;
   }
 
   /** Runs one submission's step; an error is logged for that submission only. */

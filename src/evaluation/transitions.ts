@@ -146,6 +146,11 @@ export interface FinalStatus {
   notified: string | undefined;
   /** SubmissionFolder, when the run never recorded it (it stopped before) but its logs went there. */
   logFolderId?: string | undefined;
+  /**
+   * The run's status was set by someone else while it ran (the workflow itself): the final write keeps it
+   * (`status` is that one) and finishes the rest as usual.
+   */
+  statusSetByOthers?: boolean;
 }
 
 /** The end: the final status of this job's run, written once and only by this job. */
@@ -183,7 +188,12 @@ export function finalize(
     },
     {
       // Someone (an admin re-queuing it, the workflow itself, another tool) changed it meanwhile: theirs stands.
-      precondition: (status) => isRunningHere(svc, status, jobName),
+      precondition: (status) =>
+        final.statusSetByOthers === true
+          ? status.status === final.status &&
+            jobOf(status) === jobName &&
+            readString(status, ANNOTATIONS.orchestratorId) === svc.config.orchestratorId
+          : isRunningHere(svc, status, jobName),
       landed: (status) =>
         status.status === final.status &&
         (jobName === undefined || jobOf(status) === jobName) &&
