@@ -19,6 +19,7 @@ import { monitorSubmission } from './monitor.js';
 import type { Services } from './services.js';
 import { watchOtherInstances } from './silent-instances.js';
 import { cancelWaiting, startSubmission, type TemplateForQueue } from './start.js';
+import { refuseWaiting } from './transitions.js';
 
 export interface TickSummary {
   started: number;
@@ -71,6 +72,8 @@ export class Orchestrator {
   private readonly updateLimit = pLimit(PARALLEL_UPDATES);
   /** What this process knows of each job it runs. */
   readonly jobs: JobTable;
+  /** Submissions put back in the queue while their run here was going on: the runs it happened to. */
+  private readonly requeuedUnderRun = new Map<string, Set<string>>();
 
   constructor(private readonly ctx: Services) {
     this.jobs = new JobTable(ctx.now);
@@ -113,7 +116,9 @@ export class Orchestrator {
     const waiting = await Promise.all(queues.map((queue) => this.waitingIn(queue)));
     // Cancelled-before-start submissions are settled whatever the capacity.
     const cancelled = waiting.flat().filter((bundle) => bundle.submissionStatus.cancelRequested === true);
-    const candidates = waiting.map((list) => list.filter((b) => b.submissionStatus.cancelRequested !== true));
+    const looping = waiting.flat().filter((bundle) => this.requeuedAgainUnderRun(bundle));
+    const skip = new Set([...cancelled, ...looping]);
+    const candidates = waiting.map((list) => list.filter((b) => !skip.has(b)));
 
     let ours;
     try {
@@ -152,6 +157,12 @@ export class Orchestrator {
     };
 
     await Promise.all([
+      ...looping.map((bundle) =>
+        this.startLimit(async () => {
+          const result = await this.guard(bundle, () => this.refuseRequeueLoop(bundle));
+          if (result === true) summary.finished++;
+        }),
+      ),
       ...cancelled.map((bundle) =>
         this.startLimit(async () => {
           const result = await this.guard(bundle, () => cancelWaiting(ctx, bundle));
@@ -383,6 +394,55 @@ export class Orchestrator {
       },
       outcome,
     );
+    return true;
+  }
+
+  /**
+   * Whether this waiting submission was put back in the queue while its run here was still going on, for
+   * the second time or more in this process. Once is an admin re-queuing it (it runs again); again and
+   * again is its own workflow setting the status back (it would be run for ever).
+   */
+  private requeuedAgainUnderRun(bundle: SubmissionBundle): boolean {
+    const runs = this.requeuedUnderRun.get(bundle.submission.id) ?? new Set<string>();
+    const previous = readString(bundle.submissionStatus, ANNOTATIONS.workflowJobId);
+    if (previous !== undefined && this.jobs.get(previous) !== undefined && !this.jobs.hasEnded(previous)) {
+      runs.add(previous);
+      this.requeuedUnderRun.set(bundle.submission.id, runs);
+    }
+    return runs.size >= 2;
+  }
+
+  private async refuseRequeueLoop(bundle: SubmissionBundle): Promise<boolean> {
+    const { ctx } = this;
+    const { id, evaluationId } = bundle.submission;
+    const reason =
+      'Its workflow put it back in the queue while it ran, more than once; it is not run again. ' +
+      '(A workflow template must not change the submission status; the organizers have been told.)';
+    const result = await refuseWaiting(ctx, bundle, 'ERROR', reason);
+    if (!result.applied) return false;
+    this.requeuedUnderRun.delete(id);
+    submissionLogger(ctx.logger, { submissionId: id, evaluationId }).warn(
+      'The submission was put back in the queue under its running workflow again; ended INVALID instead of running it again',
+    );
+    await ctx.notifier.queue(
+      'failed',
+      {
+        submission: bundle.submission,
+        outcome: { kind: 'launch-failed', detail: reason },
+        finalStatus: ctx.stage.failed,
+      },
+      `${id}:requeue-loop`,
+    );
+    ctx.alerts.report({
+      key: `requeue-loop:${evaluationId}`,
+      subject: 'A workflow keeps putting its submission back in the queue',
+      submissionId: id,
+      body:
+        `Submission ${id} (evaluation queue ${evaluationId}) was set back to ${ctx.stage.waiting} while its workflow ` +
+        'was running, more than once: the workflow template changes the submission status itself, so each run ' +
+        `started the next. It was ended ${ctx.stage.failed} instead of being run again. Remove the step that sets ` +
+        'the status from the template (a workflow may annotate the submission, not change its status).',
+    });
     return true;
   }
 

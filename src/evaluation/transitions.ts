@@ -4,7 +4,8 @@
  *
  *   waiting ──claim──▶ running ──recordStart──▶ running (started) ──heartbeat──▶ … ──finalize──▶ final
  *      │                  │
- *      └─cancelBeforeStart┘─returnToQueue──▶ waiting (never launched here, or its instance went silent)
+ *      │                  └─returnToQueue──▶ waiting (never launched here, or its instance went silent)
+ *      └─cancelBeforeStart / refuseWaiting──▶ INVALID (nothing runs)
  *
  * Each is one guarded write: it applies only while the status is what the step expects (for a running
  * submission: running, this instance's, this job's), merges with annotations others wrote, and recognises
@@ -64,6 +65,21 @@ export function claim(svc: Services, bundle: SubmissionBundle, jobName: string):
 
 /** A waiting submission whose submitter asked to cancel it: INVALID, nothing runs (swo-spec §2.3a). */
 export function cancelBeforeStart(svc: Services, bundle: SubmissionBundle): Promise<UpdateResult> {
+  return refuseWaiting(
+    svc,
+    bundle,
+    'STOPPED UPON REQUEST',
+    'Stopped on request: the submission was cancelled before it started.',
+  );
+}
+
+/** A waiting submission that must not run (again): INVALID with the reason, without running anything. */
+export function refuseWaiting(
+  svc: Services,
+  bundle: SubmissionBundle,
+  description: string,
+  reason: string,
+): Promise<UpdateResult> {
   const now = svc.now();
   return svc.client.evaluations.updateStatus(
     bundle.submission.id,
@@ -71,12 +87,8 @@ export function cancelBeforeStart(svc: Services, bundle: SubmissionBundle): Prom
       status: svc.stage.failed,
       canCancel: false,
       set: [
-        stringAnnotation(ANNOTATIONS.statusDescription, 'STOPPED UPON REQUEST'),
-        stringAnnotation(
-          ANNOTATIONS.failureReason,
-          'Stopped on request: the submission was cancelled before it started.',
-          !svc.config.results.shareImmediately,
-        ),
+        stringAnnotation(ANNOTATIONS.statusDescription, description),
+        stringAnnotation(ANNOTATIONS.failureReason, reason, !svc.config.results.shareImmediately),
         longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
       ],
     },
