@@ -12,11 +12,8 @@ import { createLogger } from '../../../src/logging/logger.js';
 import { SynapseClient } from '../../../src/synapse/client.js';
 import { SynapseError } from '../../../src/synapse/errors.js';
 import type { Evaluation, PaginatedResults, SubmissionBundle } from '../../../src/synapse/types.js';
+import { PROXY_502_PAGE } from '../../support/hostile.js';
 import { FAST_RETRY, startTestPlatform, type TestPlatform } from '../../support/platform.js';
-
-export const PROXY_502_PAGE =
-  '<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n' +
-  '<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx/1.25.3</center>\n</body>\n</html>\n';
 
 let t: TestPlatform;
 let participant: SeededUser;
