@@ -69,6 +69,7 @@ describeWithDocker('a workflow that forks without bound', () => {
     expect(processes).toBeLessThanOrEqual(1024);
     expect(text).toContain('done');
     expect(status.status).toBe('ACCEPTED');
+    await orchestrator.runtime.orchestrator.settle();
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
   });
 
@@ -110,9 +111,11 @@ describeWithDocker('a workflow that forks without bound', () => {
     expect(mostPids).toBeLessThanOrEqual(1024);
     // The orchestrator kept ticking meanwhile.
     expect(slowestTick).toBeLessThan(30_000);
-    // Nothing of it is left, and the host still starts containers.
+    // Nothing of it is left (once the clean-up going on in the background is over), and the host still
+    // starts containers.
+    await orchestrator.runtime.orchestrator.settle();
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
-    const probe = await docker.run(STEP_IMAGE, ['true'], [], { HostConfig: { AutoRemove: true } });
+    const probe: unknown = await docker.run(STEP_IMAGE, ['true'], [], { HostConfig: { AutoRemove: true } });
     expect((probe as [{ StatusCode: number }])[0].StatusCode).toBe(0);
   }, 180_000);
 });

@@ -96,6 +96,7 @@ describeWithDocker('malformed answers during a run', () => {
     const status = await statusOf(c, broken);
     expect(status.status).toBe('ACCEPTED');
     expect(readString(status, ANNOTATIONS.statusDescription)).toBe('DONE');
+    await orchestrator.runtime.orchestrator.settle();
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
     const toAdmin = (await c.tp.admin.messages()).filter((m) =>
       m.recipients.includes(c.tp.orchestrator.ownerId),
@@ -154,6 +155,7 @@ describeWithDocker('malformed answers during a run', () => {
     );
     expect(finals.map((m) => m.subject)).toHaveLength(1);
     expect(finals[0]?.body).not.toMatch(/disappeared/);
+    await orchestrator.runtime.orchestrator.settle();
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
   });
 });
