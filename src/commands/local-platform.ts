@@ -225,7 +225,10 @@ export function registerLocalPlatformCommands(program: Command): void {
     .command('add')
     .requiredOption('--path <regex>', 'request path to match, e.g. ^/repo/v1/message$')
     .option('--method <method>')
+    .option('--query <regex>', 'query string to match (without ?), e.g. status=RECEIVED')
     .option('--status <code>')
+    .option('--body <text>', 'answer with exactly this body (status --status, default 200)')
+    .option('--content-type <type>', "the body's content type (default application/json)")
     .option('--delay-ms <ms>')
     .option('--drop', 'close the connection without answering')
     .option('--rate <0..1>')
@@ -234,7 +237,10 @@ export function registerLocalPlatformCommands(program: Command): void {
       async (o: {
         path: string;
         method?: string;
+        query?: string;
         status?: string;
+        body?: string;
+        contentType?: string;
         delayMs?: string;
         drop?: boolean;
         rate?: string;
@@ -244,7 +250,10 @@ export function registerLocalPlatformCommands(program: Command): void {
           await client().addFault({
             path: o.path,
             ...(o.method === undefined ? {} : { method: o.method }),
+            ...(o.query === undefined ? {} : { query: o.query }),
             ...(o.status === undefined ? {} : { status: integerOption(o.status, '--status') }),
+            ...(o.body === undefined ? {} : { body: o.body }),
+            ...(o.contentType === undefined ? {} : { contentType: o.contentType }),
             ...(o.delayMs === undefined ? {} : { delayMs: integerOption(o.delayMs, '--delay-ms') }),
             ...(o.drop === true ? { drop: true } : {}),
             ...(o.rate === undefined ? {} : { rate: Number(o.rate) }),

@@ -66,6 +66,8 @@ export interface Config {
     maxRuntimeSeconds: number;
     memoryBytes: number | undefined;
     cpus: number | undefined;
+    /** Most processes and threads of the engine container; 0 for no limit. */
+    pidsLimit: number;
     pullPolicy: PullPolicy;
     /** Host path of workDir when it differs (the orchestrator in a container); see job-directory.ts. */
     workDirOnHost: string | undefined;

@@ -357,6 +357,7 @@ function assemble(
       maxRuntimeSeconds: v.MAX_RUNTIME_SECONDS,
       memoryBytes: v.WORKFLOW_MEMORY_LIMIT,
       cpus: v.WORKFLOW_CPU_LIMIT,
+      pidsLimit: v.WORKFLOW_PIDS_LIMIT,
       pullPolicy: v.IMAGE_PULL_POLICY,
       workDirOnHost: v.ORCHESTRATOR_WORK_DIR_ON_HOST,
       keepFailedJobDirs: v.KEEP_FAILED_JOB_DIRS,

@@ -337,6 +337,14 @@ const variableSpecs = {
     summary: 'CPUs the workflow engine container may use, e.g. 2 or 0.5. Unset: no limit.',
     parse: positiveNumber(),
   },
+  WORKFLOW_PIDS_LIMIT: {
+    section: 'Workflow engine',
+    origin: 'new',
+    summary:
+      "Most processes and threads the workflow engine container may hold; a fork bomb stops there instead of starving the host. cwltool uses a few dozen, toil about 20 per job it runs at once. Step containers are started by the engine, not by the orchestrator, and get Docker's defaults. 0: no limit.",
+    defaultText: '1024',
+    parse: integerWithDefault(1024, { min: 0 }),
+  },
   IMAGE_PULL_POLICY: {
     section: 'Workflow engine',
     origin: 'new',

@@ -43,6 +43,12 @@ export interface DockerEngineOptions {
   /** Memory limit of the engine container; swap is not allowed on top of it. */
   memoryBytes?: number;
   nanoCpus?: number;
+  /**
+   * Most processes and threads in the engine container (Docker's PidsLimit), so a fork bomb fills its own
+   * container and not the host's process table; default DEFAULT_PIDS_LIMIT, 0 for no limit. The workflow's
+   * step containers are created by the engine through the Docker socket, so this cannot reach them.
+   */
+  pidsLimit?: number;
   pullPolicy: PullPolicy;
   /** Default: 5 attempts, 2 s first delay, doubling, at most 30 s. */
   pull?: PullRetry;
@@ -59,6 +65,12 @@ const DEFAULT_PULL: PullRetry = { attempts: 5, firstDelayMs: 2_000, maxDelayMs: 
 // (seen on Engine 20.10 with 100m files: 23-54% of a 200 MiB burst), so files are large.
 const DEFAULT_LOG_ROTATION = { maxSize: '1g', maxFile: 2 };
 const DEFAULT_STOP_GRACE_SECONDS = 60;
+/**
+ * WORKFLOW_PIDS_LIMIT's default. cwltool with a step container and a JavaScript expression at once peaks at
+ * about 33 tasks; toil needs about 20 per job it runs at once (a worker and the docker CLI's threads). Ten
+ * workflows bombing at once (MAX_CONCURRENT_WORKFLOWS' default) still leave most of a 32768-pid host.
+ */
+export const DEFAULT_PIDS_LIMIT = 1024;
 const PING_TIMEOUT_MS = 10_000;
 const PROGRESS_TIMEOUT_MS = 15_000;
 /** More than enough for a number; a runaway /progress.txt is cut here instead of read whole. */
@@ -353,6 +365,8 @@ export class DockerEngine implements WorkflowEngine {
       hostConfig.MemorySwap = options.memoryBytes;
     }
     if (options.nanoCpus !== undefined) hostConfig.NanoCpus = options.nanoCpus;
+    const pidsLimit = options.pidsLimit ?? DEFAULT_PIDS_LIMIT;
+    if (pidsLimit > 0) hostConfig.PidsLimit = pidsLimit;
 
     let container: Dockerode.Container;
     try {

@@ -1,6 +1,7 @@
 /**
- * Fault injection for tests: per route, answer with an error status, add latency, or drop the connection,
- * at a given rate (seeded, so a run is repeatable) and optionally a limited number of times.
+ * Fault injection for tests: per route, answer with an error status or with a raw body of one's choosing
+ * (a proxy's HTML page, a truncated or malformed JSON answer), add latency, or drop the connection, at a
+ * given rate (seeded, so a run is repeatable) and optionally a limited number of times.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -9,9 +10,18 @@ export interface FaultRule {
   method?: string;
   /** Regular expression matched against the request path (no query string), e.g. "^/repo/v1/entity$". */
   path: string;
-  /** Answer with this status (and a Synapse error body) instead of running the route. */
+  /** Regular expression matched against the query string (without '?'); any query when absent. */
+  query?: string;
+  /** Answer with this status (and a Synapse error body, unless `body` is given) instead of running the route. */
   status?: number;
   reason?: string;
+  /**
+   * Answer with exactly this body instead of running the route (status `status`, default 200): an HTML
+   * error page, invalid JSON, JSON of the wrong shape.
+   */
+  body?: string;
+  /** The Content-Type of `body`; default application/json. */
+  contentType?: string;
   /** Wait this long before answering (alone, or before the status or the drop). */
   delayMs?: number;
   /** Close the connection without an answer. */
@@ -48,7 +58,9 @@ export class FaultInjector {
   }
 
   add(rule: FaultRule): ActiveFault {
-    new RegExp(rule.path); // fail early on a bad pattern
+    // Fail early on a bad pattern.
+    new RegExp(rule.path);
+    if (rule.query !== undefined) new RegExp(rule.query);
     const fault = { ...rule, id: randomUUID(), hits: 0 };
     this.rules.push(fault);
     return fault;
@@ -64,10 +76,11 @@ export class FaultInjector {
   }
 
   /** The fault to apply to this request, if any; counts it as a hit. */
-  match(method: string, path: string): ActiveFault | undefined {
+  match(method: string, path: string, query = ''): ActiveFault | undefined {
     for (const rule of this.rules) {
       if (rule.method !== undefined && rule.method.toUpperCase() !== method.toUpperCase()) continue;
       if (!new RegExp(rule.path).test(path)) continue;
+      if (rule.query !== undefined && !new RegExp(rule.query).test(query)) continue;
       if (rule.times !== undefined && rule.hits >= rule.times) continue;
       if (this.random() >= (rule.rate ?? 1)) continue;
       rule.hits += 1;

@@ -18,9 +18,15 @@ export function sendError(reply: FastifyReply, error: PlatformError): FastifyRep
 
 export const pathOf = (request: FastifyRequest): string => request.url.split('?')[0] ?? '';
 
+/** The query string without its '?', or '' when there is none. */
+const queryOf = (request: FastifyRequest): string => {
+  const at = request.url.indexOf('?');
+  return at < 0 ? '' : request.url.slice(at + 1);
+};
+
 /**
- * Applies the fault matching this request, if any: waits, drops the connection, or answers with the
- * fault's status. Returns true when the request was answered (or dropped) here.
+ * Applies the fault matching this request, if any: waits, drops the connection, answers with the fault's
+ * raw body, or with the fault's status. Returns true when the request was answered (or dropped) here.
  */
 export async function applyFault(
   faults: FaultInjector,
@@ -28,12 +34,19 @@ export async function applyFault(
   reply: FastifyReply,
   send: (reply: FastifyReply, error: PlatformError) => FastifyReply = sendError,
 ): Promise<boolean> {
-  const fault = faults.match(request.method, pathOf(request));
+  const fault = faults.match(request.method, pathOf(request), queryOf(request));
   if (fault === undefined) return false;
   if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
   if (fault.drop === true) {
     request.raw.socket.destroy();
     void reply.hijack();
+    return true;
+  }
+  if (fault.body !== undefined) {
+    void reply
+      .code(fault.status ?? 200)
+      .type(fault.contentType ?? 'application/json')
+      .send(fault.body);
     return true;
   }
   if (fault.status !== undefined) {

@@ -40,7 +40,7 @@ export class SynapseClient {
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     this.profiles = new ProfileApi(this.http);
-    this.evaluations = new EvaluationApi(this.http);
+    this.evaluations = new EvaluationApi(this.http, options.logger);
     this.entities = new EntityApi(this.http);
     this.acl = new AclApi(this.http);
     this.files = new FileApi(this.http);

@@ -16,6 +16,8 @@ export const RETRYABLE_NETWORK_CODES = new Set([
   'ERR_SOCKET_CONNECTION_TIMEOUT',
   'ERR_BAD_RESPONSE',
   'SOCKET_HANG_UP',
+  // A 2xx answer whose body is not JSON: a proxy's error page, a body cut short. Worth another try.
+  'NOT_JSON',
 ]);
 
 export const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);

@@ -1,7 +1,15 @@
 /** Evaluation queues, submissions and their statuses (synapse-rest.md §3). */
+import type { Logger } from '../logging/logger.js';
 import type { SynapseHttp } from './http.js';
 import { isSynapseError } from './errors.js';
 import { readAllPages, type AllPages } from './paging.js';
+import {
+  describeIssues,
+  pageSchema,
+  submissionBundleSchema,
+  submissionSchema,
+  submissionStatusSchema,
+} from './schemas.js';
 import {
   updateSubmissionStatus,
   type StatusChanges,
@@ -70,8 +78,32 @@ export interface NewEvaluation {
   submissionReceiptMessage?: string;
 }
 
+/** A listing's item that is not a bundle the orchestrator can use: left out, and said why. */
+export interface MalformedBundle {
+  /** Its submission id, when it has a readable one. */
+  submissionId: string | undefined;
+  /** What is wrong, field by field. */
+  problem: string;
+}
+
+export interface BundleListing extends AllPages<SubmissionBundle> {
+  /** Items left out because they do not have a bundle's shape (each also logged at warn level). */
+  malformed: MalformedBundle[];
+}
+
+/** An item's submission id, if it has a string one (for naming a malformed item). */
+function submissionIdOf(item: unknown): string | undefined {
+  if (item === null || typeof item !== 'object' || !('submission' in item)) return undefined;
+  const submission = item.submission;
+  if (submission === null || typeof submission !== 'object' || !('id' in submission)) return undefined;
+  return typeof submission.id === 'string' && submission.id !== '' ? submission.id : undefined;
+}
+
 export class EvaluationApi implements StatusStore {
-  constructor(private readonly http: SynapseHttp) {}
+  constructor(
+    private readonly http: SynapseHttp,
+    private readonly logger?: Logger,
+  ) {}
 
   /** Creates a queue; the caller owns it. A name already taken anywhere on Synapse is a 409. */
   create(evaluation: NewEvaluation): Promise<Evaluation> {
@@ -127,33 +159,57 @@ export class EvaluationApi implements StatusStore {
 
   /**
    * Every bundle of the queue with `status`, all pages read before returning. Bundles whose status changed
-   * while the list was read are left out; the next read will see them as they are.
+   * while the list was read are left out; the next read will see them as they are. An item that is not a
+   * usable bundle (a field the orchestrator needs missing or of the wrong type) is left out and logged with
+   * what is wrong, so one bad item never hides the rest of the queue; a page that is not a page fails the
+   * call (a SynapseError).
    */
-  async bundles(
-    evaluationId: string,
-    status?: SubmissionStatusEnum,
-    pageSize = 100,
-  ): Promise<AllPages<SubmissionBundle>> {
+  async bundles(evaluationId: string, status?: SubmissionStatusEnum, pageSize = 100): Promise<BundleListing> {
+    let unnamed = 0;
     const pages = await readAllPages(
       (offset, limit) =>
-        this.http.request<PaginatedResults<SubmissionBundle>>({
+        this.http.request<PaginatedResults<unknown>>({
           api: 'repo',
           method: 'GET',
           path: `/evaluation/${evaluationId}/submission/bundle/all`,
           query: { status, offset, limit },
+          schema: pageSchema,
         }),
-      (bundle) => bundle.submission.id,
+      // A malformed item may have no id: it is never taken for a repeat of another one.
+      (item) => submissionIdOf(item) ?? `(malformed #${++unnamed})`,
       pageSize,
     );
-    const items =
-      status === undefined
-        ? pages.items
-        : pages.items.filter((bundle) => bundle.submissionStatus.status === status);
-    return { items, duplicates: pages.duplicates };
+    const items: SubmissionBundle[] = [];
+    const malformed: MalformedBundle[] = [];
+    for (const item of pages.items) {
+      const checked = submissionBundleSchema.safeParse(item);
+      if (checked.success) {
+        items.push(checked.data as unknown as SubmissionBundle);
+        continue;
+      }
+      const skipped = {
+        submissionId: submissionIdOf(item),
+        problem: describeIssues(checked.error, 'the item'),
+      };
+      malformed.push(skipped);
+      this.logger?.warn('Skipped a malformed submission bundle in the queue listing; the rest are handled', {
+        evaluationId,
+        submissionId: skipped.submissionId ?? '(none readable)',
+        problem: skipped.problem,
+      });
+    }
+    const wanted =
+      status === undefined ? items : items.filter((bundle) => bundle.submissionStatus.status === status);
+    return { items: wanted, duplicates: pages.duplicates, malformed };
   }
 
   submission(submissionId: string): Promise<Submission> {
-    return this.http.request({ api: 'repo', method: 'GET', path: `/evaluation/submission/${submissionId}` });
+    return this.http.request({
+      api: 'repo',
+      method: 'GET',
+      path: `/evaluation/submission/${submissionId}`,
+      schema: submissionSchema,
+    });
   }
 
   getStatus(submissionId: string): Promise<SubmissionStatus> {
@@ -161,6 +217,7 @@ export class EvaluationApi implements StatusStore {
       api: 'repo',
       method: 'GET',
       path: `/evaluation/submission/${submissionId}/status`,
+      schema: submissionStatusSchema,
     });
   }
 
@@ -171,6 +228,7 @@ export class EvaluationApi implements StatusStore {
       method: 'PUT',
       path: `/evaluation/submission/${status.id}/status`,
       body: status,
+      schema: submissionStatusSchema,
     });
   }
 

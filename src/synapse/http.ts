@@ -2,14 +2,21 @@
  * The transport under the Synapse client: authenticated JSON calls to the repo, file and auth APIs, and
  * unauthenticated calls to presigned or external URLs (which must never see the Bearer token). Every
  * call goes through the retry policy and comes out as data or a SynapseError.
+ *
+ * A body is parsed here, not by axios (which hands an unparseable body on as a string): a 2xx answer that
+ * is not JSON (a proxy's HTML page, a body cut short) is a retryable error, and one that is JSON of the
+ * wrong shape, when the caller gave a schema, an error naming the fields. An error answer's reason is
+ * Synapse's `reason`, or what an HTML page says (its title), never the page's markup.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse, type Method } from 'axios';
+import type { z } from 'zod';
 import type { SynapseEndpoint } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { SynapseError } from './errors.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryHooks, type RetryPolicy } from './retry.js';
+import { describeIssues } from './schemas.js';
 
 export type SynapseApi = 'repo' | 'file' | 'auth';
 
@@ -22,6 +29,12 @@ export interface SynapseRequest {
   body?: unknown;
   /** 'text' for the ?redirect=false URL endpoints. */
   responseType?: 'json' | 'text';
+  /**
+   * The shape a 2xx JSON answer must have. An answer that does not fit is a SynapseError naming the
+   * fields (code MALFORMED_RESPONSE, not retried: the same answer would come back); the parsed value is
+   * returned (unknown fields kept).
+   */
+  schema?: z.ZodType;
   /**
    * false: one attempt only. For calls that are not idempotent (POST /message), whose caller decides
    * whether a retry could duplicate something.
@@ -55,21 +68,74 @@ export interface UrlResponse {
   headers: Record<string, unknown>;
 }
 
+const HTML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** The text of some markup: tags dropped, entities decoded, white space collapsed. */
+function textOf(markup: string): string {
+  return markup
+    .replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(\w+);/g, (entity, name: string) => HTML_ENTITIES[name.toLowerCase()] ?? entity)
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function headerOf(response: AxiosResponse<unknown>, name: string): string {
+  const value: unknown = (response.headers as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * A body that is not Synapse's JSON, described for a person: an HTML page by its title (a proxy's "502 Bad
+ * Gateway"), other text by its beginning.
+ */
+export function describeBody(body: string, contentType = ''): string {
+  const trimmed = body.trim();
+  if (trimmed === '') return 'an empty body';
+  if (/html/i.test(contentType) || /^<(!doctype html|html|head|body)\b/i.test(trimmed)) {
+    const title =
+      /<title[^>]*>([\s\S]*?)<\/title>/i.exec(trimmed)?.[1] ??
+      /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(trimmed)?.[1];
+    const text = textOf(title ?? trimmed).slice(0, 200);
+    return text === '' ? 'an HTML page' : `an HTML page: "${text}"`;
+  }
+  const start = trimmed.slice(0, 200).replace(/\s+/g, ' ');
+  return `${JSON.stringify(start)}${trimmed.length > 200 ? '…' : ''}`;
+}
+
 function reasonOf(response: AxiosResponse<unknown>): string {
   const data = response.data;
   if (data !== null && typeof data === 'object' && 'reason' in data && typeof data.reason === 'string') {
     return data.reason;
   }
-  if (typeof data === 'string' && data.length > 0) {
+  if (typeof data === 'string' && data.trim().length > 0) {
     try {
       const parsed = JSON.parse(data) as { reason?: unknown };
       if (typeof parsed.reason === 'string') return parsed.reason;
     } catch {
       // not JSON: a proxy's HTML page, say
     }
-    return data.slice(0, 300);
+    return `the server answered with ${describeBody(data, headerOf(response, 'content-type'))}`;
   }
   return response.statusText || `HTTP ${response.status}`;
+}
+
+/** The JSON of a 2xx answer (undefined for an empty body), or a retryable NOT_JSON error. */
+function parseJsonBody(response: AxiosResponse<unknown>, method: string, path: string): unknown {
+  const text = typeof response.data === 'string' ? response.data : '';
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    const contentType = headerOf(response, 'content-type');
+    const type = contentType === '' ? '' : `, ${contentType.split(';')[0] ?? ''}`;
+    throw new SynapseError({
+      code: 'NOT_JSON',
+      reason: `the answer (HTTP ${response.status}${type}) is not JSON but ${describeBody(text, contentType)}`,
+      method,
+      path,
+    });
+  }
 }
 
 function networkError(error: unknown, method: string, path: string): SynapseError {
@@ -148,14 +214,28 @@ export class SynapseHttp {
           url: `${this.bases[request.api]}${request.path}`,
           params: request.query,
           data: request.body,
-          responseType: request.responseType === 'text' ? 'text' : 'json',
+          // Parsed below: axios would hand a body that is not JSON on as a string, as if it were data.
+          responseType: 'text',
+          transformResponse: (data: unknown) => data,
           headers: request.body === undefined ? {} : { 'Content-Type': 'application/json; charset=UTF-8' },
         });
       } catch (error) {
         throw networkError(error, method, path);
       }
-      if (response.status >= 200 && response.status < 300) return response.data as T;
-      throw new SynapseError({ status: response.status, reason: reasonOf(response), method, path });
+      if (response.status < 200 || response.status >= 300) {
+        throw new SynapseError({ status: response.status, reason: reasonOf(response), method, path });
+      }
+      if (request.responseType === 'text') return response.data as T;
+      const body = parseJsonBody(response, method, path);
+      if (request.schema === undefined) return body as T;
+      const checked = request.schema.safeParse(body);
+      if (checked.success) return checked.data as T;
+      throw new SynapseError({
+        code: 'MALFORMED_RESPONSE',
+        reason: `the answer does not have the shape Synapse gives it (${describeIssues(checked.error)})`,
+        method,
+        path,
+      });
     };
     return request.retry === false ? once() : withRetry(once, this.policy, this.hooks);
   }

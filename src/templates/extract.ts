@@ -6,6 +6,12 @@
  *
  * Zips are read with yauzl (central directory, declared sizes checked against the data); tar and
  * tar.gz with tar's streaming parser in strict mode. Both feed the same writer.
+ *
+ * Before anything is written, the archive's own headers are held against the limits: a zip's central
+ * directory gives its entry count and every entry's declared size, and a tar is read once for its
+ * headers alone (its sizes are exact: they place the next header). So a zip bomb (honest headers, or
+ * overlapping entries), an archive of 100,000 entries, or a tar.gz of huge files is refused at once,
+ * writing nothing; an entry that understates its size is cut off by yauzl at the size it declared.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
@@ -91,7 +97,12 @@ class TreeWriter {
   /** Counts one more entry against the limit. */
   private count(): void {
     this.entries++;
-    if (this.entries > this.options.limits.maxEntries) {
+    this.checkEntryCount(this.entries);
+  }
+
+  /** Refuses an archive of more than maxEntries entries (as its headers count them, or as written). */
+  checkEntryCount(entries: number): void {
+    if (entries > this.options.limits.maxEntries) {
       throw this.fail(
         'too-large',
         `has more than ${this.options.limits.maxEntries} entries, the most a template may have. Leave what the workflow does not need out of the archive, or raise the template entry limit.`,
@@ -109,6 +120,11 @@ class TreeWriter {
   /** Refuses an entry before reading it when its declared size alone would pass the limit. */
   checkDeclaredSize(size: number): void {
     if (this.stats.bytes + size > this.options.limits.maxBytes) throw this.tooManyBytes();
+  }
+
+  /** Refuses an archive before writing anything when the sizes its headers declare add up past the limit. */
+  checkDeclaredTotal(total: number): void {
+    if (total > this.options.limits.maxBytes) throw this.tooManyBytes();
   }
 
   async add(
@@ -171,13 +187,19 @@ function zipEntryKind(entry: yauzl.Entry, name: string): EntryKind {
   return 'file';
 }
 
+interface ZipItem {
+  entry: yauzl.Entry;
+  name: string;
+  kind: EntryKind;
+}
+
 async function extractZip(archive: string, writer: TreeWriter): Promise<void> {
   let zip: yauzl.ZipFile;
   try {
     // Names are decoded here rather than by yauzl, so that unsafe ones get our 'unsafe' error.
     zip = await yauzl.openPromise(archive, {
       lazyEntries: true,
-      autoClose: true,
+      autoClose: false,
       decodeStrings: false,
       validateEntrySizes: true,
     });
@@ -185,6 +207,10 @@ async function extractZip(archive: string, writer: TreeWriter): Promise<void> {
     throw writer.corrupt(error);
   }
   try {
+    // The central directory first: how many entries, and what they declare they expand to.
+    writer.checkEntryCount(zip.entryCount);
+    const items: ZipItem[] = [];
+    let declared = 0;
     for await (const entry of zip.eachEntry()) {
       const name = yauzl.getFileNameLowLevel(
         entry.generalPurposeBitFlag,
@@ -199,8 +225,13 @@ async function extractZip(archive: string, writer: TreeWriter): Promise<void> {
             new Error(`entry '${name}' is encrypted or uses an unsupported compression method`),
           );
         }
-        writer.checkDeclaredSize(entry.uncompressedSize);
+        declared += entry.uncompressedSize;
+        writer.checkDeclaredTotal(declared);
       }
+      items.push({ entry, name, kind });
+    }
+    for (const { entry, name, kind } of items) {
+      if (kind === 'file') writer.checkDeclaredSize(entry.uncompressedSize);
       await writer.add(name, kind, entry.externalFileAttributes >>> 16, async () => {
         const stream = await zip.openReadStreamPromise(entry);
         // yauzl checks an entry's size while inflating, ahead of the reader: an entry whose header
@@ -211,8 +242,10 @@ async function extractZip(archive: string, writer: TreeWriter): Promise<void> {
       });
     }
   } catch (error) {
-    zip.close();
     throw writer.corrupt(error);
+  } finally {
+    // The file stays open for streams still being read, and is closed when they end.
+    zip.close();
   }
 }
 
@@ -241,6 +274,36 @@ async function* chunksOf(entry: ReadEntry, stopped: Promise<never>): AsyncGenera
     if (next.done === true) return;
     yield next.value;
   }
+}
+
+/**
+ * Reads a tar's headers alone (bodies skipped, nothing written) and holds the entry count and the sizes
+ * they declare against the limits, stopping as soon as one is passed.
+ */
+async function scanTar(archive: string, writer: TreeWriter): Promise<void> {
+  const parser = new Parser({ strict: true });
+  const input = createReadStream(archive);
+  let entries = 0;
+  let declared = 0;
+  await new Promise<void>((resolve, reject) => {
+    const stop = (error: unknown) => {
+      input.destroy();
+      reject(error instanceof TemplateError ? error : writer.corrupt(error));
+    };
+    parser.on('entry', (entry: ReadEntry) => {
+      entry.resume();
+      try {
+        writer.checkEntryCount(++entries);
+        if (tarEntryKind(entry) === 'file') writer.checkDeclaredTotal((declared += entry.size));
+      } catch (error) {
+        stop(error);
+      }
+    });
+    parser.on('error', stop);
+    parser.on('end', resolve);
+    input.on('error', stop);
+    input.pipe(parser);
+  });
 }
 
 /**
@@ -310,7 +373,10 @@ export async function extractArchive(
   const writer = new TreeWriter(targetDir, options);
   try {
     if (format === 'zip') await extractZip(archive, writer);
-    else await extractTar(archive, writer);
+    else {
+      await scanTar(archive, writer);
+      await extractTar(archive, writer);
+    }
     return writer.stats;
   } catch (error) {
     await rm(targetDir, { recursive: true, force: true });

@@ -131,6 +131,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
       rwVolumes: [{ hostPath: extra, containerPath: '/extra' }],
       memoryBytes: 256 * 1024 * 1024,
       nanoCpus: 500_000_000,
+      pidsLimit: 300,
     });
 
     expect(await eng.start(spec)).toBe(spec.name);
@@ -173,18 +174,26 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     expect(host.Memory).toBe(256 * 1024 * 1024);
     expect(host.MemorySwap).toBe(256 * 1024 * 1024);
     expect(host.NanoCpus).toBe(500_000_000);
+    expect(host.PidsLimit).toBe(300);
     // The same-path rule: the job directory is where the workflow's step containers will look for it.
     const jobMount = info.Mounts.find((mount) => mount.Destination === spec.jobDir);
     expect(jobMount).toMatchObject({ Source: spec.jobDir, RW: true });
   });
 
-  it('leaves out the limits it was not given, and asks for privileges only when configured', async () => {
+  it('leaves out the limits it was not given (processes: 1024), and asks for privileges only when configured', async () => {
     const plain = job('sleep 30');
     await engine({ logRotation: { maxSize: '5m', maxFile: 3 } }).start(plain);
     const plainHost = (await docker.getContainer(plain.name).inspect()).HostConfig;
     expect(plainHost.Memory).toBe(0);
     expect(plainHost.MemorySwap).toBe(0);
     expect(plainHost.NanoCpus).toBe(0);
+    // Processes are limited unless asked not to be: a fork bomb must not take the host's process table.
+    expect(plainHost.PidsLimit).toBe(1024);
+    const unlimited = job('sleep 30');
+    await engine({ pidsLimit: 0 }).start(unlimited);
+    expect([0, -1, null, undefined]).toContain(
+      (await docker.getContainer(unlimited.name).inspect()).HostConfig.PidsLimit,
+    );
     expect(plainHost.Privileged).toBe(false);
     expect(plainHost.LogConfig?.Config).toEqual({ 'max-size': '5m', 'max-file': '3' });
 

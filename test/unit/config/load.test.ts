@@ -296,8 +296,16 @@ describe('numbers', () => {
     ['SUBMITTER_NOTIFICATION_MASK', '32', 'expected a whole number from 0 to 31'],
     ['SUBMITTER_NOTIFICATION_MASK', '-1', 'expected a whole number from 0 to 31'],
     ['NOTIFICATION_PRINCIPAL_ID', 'team-admins', 'expected a Synapse user or team id (digits, like 3345678)'],
+    ['WORKFLOW_PIDS_LIMIT', 'many', 'expected a whole number of 0 or more'],
+    ['WORKFLOW_PIDS_LIMIT', '-1', 'expected a whole number of 0 or more'],
   ])('%s=%s is rejected: %s', (variable, value, message) => {
     expect(problemsOf({ ...MINIMAL, [variable]: value }).problems).toEqual([{ variable, value, message }]);
+  });
+
+  it('WORKFLOW_PIDS_LIMIT: 1024 unless set, 0 for no limit', () => {
+    expect(load(MINIMAL).config.workflow.pidsLimit).toBe(1024);
+    expect(load({ ...MINIMAL, WORKFLOW_PIDS_LIMIT: '4096' }).config.workflow.pidsLimit).toBe(4096);
+    expect(load({ ...MINIMAL, WORKFLOW_PIDS_LIMIT: '0' }).config.workflow.pidsLimit).toBe(0);
   });
 
   it('mask 0 (tell submitters nothing) is allowed', () => {

@@ -13,6 +13,7 @@ import { TemplateError, type TemplateProblem } from '../../../src/templates/erro
 import { extractArchive } from '../../../src/templates/extract.js';
 import type { TemplateLimits } from '../../../src/templates/limits.js';
 import { patch, rawTar, tarBytes, zipBytes } from '../../support/archives.js';
+import { handMadeZip, zipBomb, type LocalFile } from '../../support/hostile.js';
 
 const ENTITY = 'syn4242';
 const LIMITS: TemplateLimits = { maxBytes: 1024 * 1024, maxEntries: 100 };
@@ -135,6 +136,42 @@ describe('zip', () => {
     expect(error.message).toContain('more than 10 entries');
   });
 
+  it('refuses an overlapping-entries bomb (one body listed many times) by the sizes its directory declares', async () => {
+    const bytes = zipBomb({ entries: 50, mebibytesEach: 1 });
+    expect(bytes.length).toBeLessThan(10_000);
+    const error = await expectRefused(
+      extract(bytes, 'zip', { maxBytes: 10 * 1024 * 1024, maxEntries: 100 }),
+      'too-large',
+    );
+    expect(error.message).toContain('expands to more than 10.0 MiB');
+  });
+
+  /** Entries whose bodies cannot be inflated: reading any of them would fail as 'corrupt'. */
+  const unreadable = (count: number, size: number): Buffer => {
+    const garbage: LocalFile = { name: 'g', method: 8, body: Buffer.from([0xff, 0xff, 0xff]), crc: 0, size };
+    return handMadeZip(
+      [garbage],
+      Array.from({ length: count }, (_, i) => ({ name: `g${i}`, file: 0 })),
+    );
+  };
+
+  it('refuses too many entries from the central directory alone, before reading any entry', async () => {
+    await expectRefused(extract(unreadable(11, 1), 'zip', { maxBytes: 1e6, maxEntries: 10 }), 'too-large');
+    await expectRefused(extract(unreadable(10, 1), 'zip', { maxBytes: 1e6, maxEntries: 10 }), 'corrupt');
+  });
+
+  it('refuses declared sizes adding up past maxBytes before reading any entry', async () => {
+    const error = await expectRefused(
+      extract(unreadable(3, 400_000), 'zip', { maxBytes: 1_000_000, maxEntries: 10 }),
+      'too-large',
+    );
+    expect(error.message).toContain('expands to more than');
+    await expectRefused(
+      extract(unreadable(2, 400_000), 'zip', { maxBytes: 1_000_000, maxEntries: 10 }),
+      'corrupt',
+    );
+  });
+
   it('refuses bytes that are not a zip at all', async () => {
     await expectRefused(extract(Buffer.from('<html>nope</html>'), 'zip'), 'corrupt');
   });
@@ -230,6 +267,25 @@ describe('tar.gz', () => {
   it('refuses more entries than maxEntries', async () => {
     const entries = Array.from({ length: 11 }, (_, i) => ({ path: `f${i}.txt`, data: 'x' }));
     await expectRefused(extract(rawTar(entries), 'tar.gz', { maxBytes: 1e6, maxEntries: 10 }), 'too-large');
+  });
+
+  it('refuses by its headers before writing anything: too many entries, or sizes adding up past maxBytes', async () => {
+    // The second entry cannot be written (a file under a file): writing would fail 'corrupt' there.
+    const unwritable = [
+      { path: 'x', data: 'x' },
+      { path: 'x/y', data: 'y' },
+    ];
+    const more = Array.from({ length: 9 }, (_, i) => ({ path: `f${i}.txt`, data: 'x' }));
+    await expectRefused(
+      extract(rawTar([...unwritable, ...more]), 'tar.gz', { maxBytes: 1e6, maxEntries: 10 }),
+      'too-large',
+    );
+    await expectRefused(extract(rawTar(unwritable), 'tar.gz', { maxBytes: 1e6, maxEntries: 10 }), 'corrupt');
+    const big = { path: 'big.bin', data: Buffer.alloc(600_000) };
+    await expectRefused(
+      extract(rawTar([...unwritable, big]), 'tar.gz', { maxBytes: 500_000, maxEntries: 10 }),
+      'too-large',
+    );
   });
 
   it('refuses gzip data that is not a tar', async () => {
