@@ -63,6 +63,7 @@ export async function createRuntime(
     ...(config.workflow.memoryBytes === undefined ? {} : { memoryBytes: config.workflow.memoryBytes }),
     ...(config.workflow.cpus === undefined ? {} : { nanoCpus: Math.round(config.workflow.cpus * 1e9) }),
     pullPolicy: config.workflow.pullPolicy,
+    pidsLimit: config.workflow.pidsLimit,
     ...(options.pull === undefined ? {} : { pull: options.pull }),
     registryAuth: registryAuthResolver({
       ...(config.synapse.username === undefined ? {} : { synapseUsername: config.synapse.username }),

@@ -306,10 +306,14 @@ export class Orchestrator {
         submissionId,
         status: status.status,
       });
-      // Its own final status is on it (this or an earlier process wrote it, then stopped or failed before
-      // the clean-up), or this process ended it: nothing the organizers need to hear about.
+      // Nothing the organizers need to hear about: its own final status is on it (this or an earlier
+      // process wrote it, then stopped or failed before the clean-up), this process ended it, or it was
+      // re-queued and already runs again here.
       const ownEnding =
-        this.jobs.hasEnded(jobName) || readString(status, ANNOTATIONS.workflowJobId) === jobName;
+        this.jobs.hasEnded(jobName) ||
+        readString(status, ANNOTATIONS.workflowJobId) === jobName ||
+        (status.status === ctx.stage.running &&
+          readString(status, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId);
       await cleanUpJob(ctx, jobName, false);
       this.jobs.forget(jobName);
       if (ownEnding) return;
@@ -416,11 +420,17 @@ export class Orchestrator {
     const { ctx } = this;
     const { id, evaluationId } = bundle.submission;
     const reason =
-      'Its workflow put it back in the queue while it ran, more than once; it is not run again. ' +
+      `Its workflow set it back to ${ctx.stage.waiting} while it ran, more than once; it is not run again. ` +
       '(A workflow template must not change the submission status; the organizers have been told.)';
     const result = await refuseWaiting(ctx, bundle, 'ERROR', reason);
     if (!result.applied) return false;
     this.requeuedUnderRun.delete(id);
+    // The run that set it back may still be going: it ends here, with what it left.
+    const previous = readString(bundle.submissionStatus, ANNOTATIONS.workflowJobId);
+    if (previous !== undefined) {
+      await cleanUpJob(ctx, previous, true);
+      this.jobs.forget(previous);
+    }
     submissionLogger(ctx.logger, { submissionId: id, evaluationId }).warn(
       'The submission was put back in the queue under its running workflow again; ended INVALID instead of running it again',
     );

@@ -69,7 +69,7 @@ describeWithDocker('a workflow that forks without bound', () => {
     expect(processes).toBeLessThanOrEqual(1024);
     expect(text).toContain('done');
     expect(status.status).toBe('ACCEPTED');
-    await orchestrator.runtime.orchestrator.settle();
+    await orchestrator.daemon.settle(60_000);
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
   });
 
@@ -87,7 +87,7 @@ describeWithDocker('a workflow that forks without bound', () => {
     while (!FINAL.has((await statusOf(challenge, id)).status)) {
       if (Date.now() > deadline) throw new Error('the fork bomb did not end');
       const started = Date.now();
-      await orchestrator.runtime.orchestrator.runOnce();
+      await orchestrator.daemon.runOnce();
       slowestTick = Math.max(slowestTick, Date.now() - started);
       const job = readString(await statusOf(challenge, id), ANNOTATIONS.workflowJobId);
       if (job !== undefined) {
@@ -113,7 +113,7 @@ describeWithDocker('a workflow that forks without bound', () => {
     expect(slowestTick).toBeLessThan(30_000);
     // Nothing of it is left (once the clean-up going on in the background is over), and the host still
     // starts containers.
-    await orchestrator.runtime.orchestrator.settle();
+    await orchestrator.daemon.settle(60_000);
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
     const probe: unknown = await docker.run(STEP_IMAGE, ['true'], [], { HostConfig: { AutoRemove: true } });
     expect((probe as [{ StatusCode: number }])[0].StatusCode).toBe(0);

@@ -93,7 +93,7 @@ describeWithDocker('a container that floods its output', () => {
     expect(biggestLog).toBeGreaterThan(50 * MiB);
     expect(peak - before).toBeLessThan(96 * MiB);
     // The clean-up after the final status may still be going on in the background.
-    await orchestrator.runtime.orchestrator.settle();
+    await orchestrator.daemon.settle(60_000);
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
   }, 300_000);
 

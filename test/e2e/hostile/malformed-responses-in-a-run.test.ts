@@ -96,7 +96,7 @@ describeWithDocker('malformed answers during a run', () => {
     const status = await statusOf(c, broken);
     expect(status.status).toBe('ACCEPTED');
     expect(readString(status, ANNOTATIONS.statusDescription)).toBe('DONE');
-    await orchestrator.runtime.orchestrator.settle();
+    await orchestrator.daemon.settle(60_000);
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
     const toAdmin = (await c.tp.admin.messages()).filter((m) =>
       m.recipients.includes(c.tp.orchestrator.ownerId),
@@ -112,7 +112,7 @@ describeWithDocker('malformed answers during a run', () => {
       ...bundle,
       submission: { ...bundle.submission, userId: undefined },
     }));
-    await orchestrator.runtime.orchestrator.runOnce();
+    await orchestrator.daemon.runOnce();
     expect((await statusOf(c, id)).status).toBe('RECEIVED');
 
     await c.tp.admin.clearFaults();
@@ -132,7 +132,7 @@ describeWithDocker('malformed answers during a run', () => {
     // Once the workflow is over, the next tick finishes it: its status read is the one that gets the page.
     const job = readString(await statusOf(c, id), ANNOTATIONS.workflowJobId) ?? '';
     const deadline = Date.now() + 60_000;
-    while ((await orchestrator.runtime.engine.state(job)).kind !== 'exited') {
+    while ((await orchestrator.daemon.services.engine.state(job)).kind !== 'exited') {
       if (Date.now() > deadline) throw new Error('the workflow did not end');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -145,7 +145,7 @@ describeWithDocker('malformed answers during a run', () => {
     });
     await orchestrator.tickUntil(async () => FINAL.has((await statusOf(c, id)).status), 90_000);
     // A few more ticks: a job wrongly taken for lost would be finished again by them.
-    for (let i = 0; i < 3; i++) await orchestrator.runtime.orchestrator.runOnce();
+    for (let i = 0; i < 3; i++) await orchestrator.daemon.runOnce();
     expect((await c.tp.admin.faults())[0]?.hits).toBe(2);
     const status = await statusOf(c, id);
     expect(status.status).toBe('ACCEPTED');
@@ -155,7 +155,7 @@ describeWithDocker('malformed answers during a run', () => {
     );
     expect(finals.map((m) => m.subject)).toHaveLength(1);
     expect(finals[0]?.body).not.toMatch(/disappeared/);
-    await orchestrator.runtime.orchestrator.settle();
+    await orchestrator.daemon.settle(60_000);
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
   });
 });

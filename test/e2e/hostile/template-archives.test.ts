@@ -123,7 +123,7 @@ describeWithDocker('hostile template archives', () => {
     const rss = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 10);
     const started = Date.now();
     const peak = await peakUsage(join(orchestrator.workDir, 'templates'), () =>
-      orchestrator.runtime.orchestrator.runOnce(),
+      orchestrator.daemon.runOnce(),
     );
     const elapsed = Date.now() - started;
     clearInterval(rss);
@@ -154,6 +154,6 @@ describeWithDocker('hostile template archives', () => {
     }
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
     // The daemon goes on: the next tick runs, and finds nothing left to do.
-    expect(await orchestrator.runtime.orchestrator.runOnce()).toMatchObject({ started: 0, running: 0 });
+    expect(await orchestrator.daemon.runOnce()).toMatchObject({ started: 0, running: 0 });
   }, 120_000);
 });

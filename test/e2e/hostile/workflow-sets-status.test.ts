@@ -1,11 +1,9 @@
 /**
  * A workflow that changes its submission's status itself, through the REST API, while it runs (some Sage
  * templates do, with challengeutils). SWO's contract forbids it (swo-spec §2.11): the job becomes an orphan
- * and SWO crash-loops. Here the daemon goes on, but the run is not finished like other runs, and a workflow
- * that puts its submission back to RECEIVED is run again and again.
- *
- * What happens today, per case, is written above each skipped test; both are skipped because the behaviour
- * is src/evaluation's (orchestrator.ts updateRunningJobs / removeIfOrphan, and the claim in start.ts).
+ * and SWO crash-loops. Here the daemon goes on; a workflow that sets a final status is left to finish and
+ * its run is finished like any other, keeping the status it set; one that puts its submission back to
+ * RECEIVED is not run again and again.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,9 +53,9 @@ describeWithDocker('a workflow that sets its submission status itself', () => {
   afterAll(async () => {
     // A failing run may leave a job behind (a RECEIVED loop always has one running): none outlives the file.
     for (const orchestrator of started) {
-      orchestrator.runtime.orchestrator.shutdown();
-      for (const job of await orchestrator.runtime.engine.list(orchestrator.config.orchestratorId))
-        await orchestrator.runtime.engine.remove(job.name, undefined);
+      await orchestrator.stop();
+      for (const job of await orchestrator.daemon.services.engine.list(orchestrator.config.orchestratorId))
+        await orchestrator.daemon.services.engine.remove(job.name, undefined);
     }
     await challenge.close();
   });
@@ -80,10 +78,10 @@ describeWithDocker('a workflow that sets its submission status itself', () => {
   async function tickFor(orchestrator: RunningOrchestrator, seconds: number): Promise<void> {
     const end = Date.now() + seconds * 1000;
     while (Date.now() < end) {
-      await orchestrator.runtime.orchestrator.runOnce();
+      await orchestrator.daemon.runOnce();
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    await orchestrator.runtime.orchestrator.settle();
+    await orchestrator.daemon.settle(60_000);
   }
 
   it('sets SCORED and works on: the daemon goes on, the status it set stands, nothing is left running', async () => {
@@ -95,13 +93,7 @@ describeWithDocker('a workflow that sets its submission status itself', () => {
     expect(jobDirs(orchestrator)).toEqual([]);
   }, 120_000);
 
-  // Skipped: fails because of src/evaluation. Today the tick after the workflow's PUT no longer lists the
-  // submission (only EVALUATION_IN_PROGRESS is monitored), so removeIfOrphan (orchestrator.ts) kills the
-  // still-running container and deletes its job directory, workflow.log included: no log is uploaded
-  // (not even a first one), the participant gets no final message, canCancel stays true, no
-  // StatusDescription, WorkflowLastUpdated stays at the claim, and the organizers get "Leftover workflow
-  // container removed ... re-queued by someone ... nothing else needs doing".
-  it.skip('sets SCORED and works on: its run is finished like any other, keeping the status it set', async () => {
+  it('sets SCORED and works on: its run is finished like any other, keeping the status it set', async () => {
     const orchestrator = await orchestratorFor();
     const id = await submitFile(challenge, challenge.queues[0]?.evaluationId ?? '');
     await tickFor(orchestrator, 25);
@@ -128,11 +120,7 @@ describeWithDocker('a workflow that sets its submission status itself', () => {
     expect(jobDirs(orchestrator)).toEqual([]);
   }, 120_000);
 
-  // Skipped: fails because of src/evaluation. Today a workflow that puts its submission back to RECEIVED
-  // is claimed again at the next tick, the earlier container removed as a leftover, and so on for ever:
-  // 27 runs in 42 s, each with a "being evaluated" message to the participant and a "Leftover workflow
-  // container removed" message to the organizers (the alert's key is the job name, so none repeats).
-  it.skip('sets RECEIVED: not run again and again; it ends INVALID with a reason, the organizers told once', async () => {
+  it('sets RECEIVED: not run again and again; it ends INVALID with a reason, the organizers told once', async () => {
     const orchestrator = await orchestratorFor();
     const id = await submitFile(challenge, challenge.queues[1]?.evaluationId ?? '');
     await tickFor(orchestrator, 40);
@@ -144,7 +132,11 @@ describeWithDocker('a workflow that sets its submission status itself', () => {
       (m.subject ?? '').includes('is being evaluated'),
     );
     expect(started.length).toBeLessThanOrEqual(3);
-    expect((await toAdmin()).filter((m) => m.body.includes(id))).toHaveLength(1);
+    const alerts = (await toAdmin()).filter((m) => m.body.includes(id));
+    expect(
+      alerts.filter((m) => (m.subject ?? '').includes('keeps putting its submission back')),
+    ).toHaveLength(1);
+    expect(alerts).toHaveLength(1);
     expect(await containersOf(orchestrator.config.orchestratorId)).toEqual([]);
   }, 120_000);
 });
