@@ -5,7 +5,9 @@
  * Nothing here throws for one submission's or one queue's sake: each is caught, logged, and retried on
  * the next tick, so one bad submission or template never stops the others.
  */
+import { readdir } from 'node:fs/promises';
 import pLimit from 'p-limit';
+import { JOB_NAME_PREFIX } from '../engine/interfaces.js';
 import type { QueueTemplate } from '../config/config.js';
 import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle, SubmissionStatus } from '../synapse/types.js';
@@ -13,6 +15,7 @@ import { TemplateError } from '../templates/index.js';
 import { ANNOTATIONS, readNumber, readString } from './annotations.js';
 import { ensureFollower } from './job-logs.js';
 import { cleanUpJob, finishSubmission } from './finish.js';
+import { JobDirectory } from './job-directory.js';
 import { JobTable } from './job-table.js';
 import type { Outcome } from './outcome.js';
 import { monitorSubmission } from './monitor.js';
@@ -283,6 +286,39 @@ export class Orchestrator {
     for (const job of jobs.filter((j) => !known.has(j.name) && !this.jobs.isBusy(j.name))) {
       await this.removeIfOrphan(job.name, job.identity.submissionId, job.identity.evaluationId);
     }
+    await this.sweepJobDirectories(new Set([...known, ...jobs.map((j) => j.name)]));
+  }
+
+  /**
+   * Job directories left with neither a container nor a running submission (the process stopped between
+   * removing a job's containers and its directory): their credentials file goes, and the directory too
+   * unless KEEP_FAILED_JOB_DIRS keeps job directories for inspection.
+   */
+  private async sweepJobDirectories(inUse: ReadonlySet<string | undefined>): Promise<void> {
+    const { ctx } = this;
+    let names: string[];
+    try {
+      names = await readdir(ctx.jobRoot.local);
+    } catch {
+      return; // no job directory yet
+    }
+    for (const name of names) {
+      const jobName = `${JOB_NAME_PREFIX}${name}`;
+      if (inUse.has(jobName) || this.jobs.get(jobName) !== undefined) continue;
+      const directory = JobDirectory.of(ctx.jobRoot, jobName);
+      try {
+        await directory.removeCredentials();
+        if (!ctx.config.workflow.keepFailedJobDirs) {
+          await directory.remove();
+          ctx.logger.info('Removed a job directory left behind', { job: jobName });
+        }
+      } catch (error) {
+        ctx.logger.warn('Could not remove a job directory left behind', {
+          job: jobName,
+          error: (error as Error).message,
+        });
+      }
+    }
   }
 
   private async removeIfOrphan(jobName: string, submissionId: string, evaluationId: string): Promise<void> {
@@ -422,8 +458,28 @@ export class Orchestrator {
     const reason =
       `Its workflow set it back to ${ctx.stage.waiting} while it ran, more than once; it is not run again. ` +
       '(A workflow template must not change the submission status; the organizers have been told.)';
-    const result = await refuseWaiting(ctx, bundle, 'ERROR', reason);
-    if (!result.applied) return false;
+    const key = `${id}:requeue-loop`;
+    ctx.sender.holding(key);
+    try {
+      await ctx.notifier.queue(
+        'failed',
+        {
+          submission: bundle.submission,
+          outcome: { kind: 'launch-failed', detail: reason },
+          finalStatus: ctx.stage.failed,
+        },
+        key,
+        { submissionId: id, jobName: undefined, finalStatus: ctx.stage.failed },
+      );
+      const result = await refuseWaiting(ctx, bundle, 'ERROR', reason);
+      if (!result.applied) {
+        await ctx.outbox.drop(key);
+        return false;
+      }
+      await ctx.outbox.release(key);
+    } finally {
+      ctx.sender.settled(key);
+    }
     this.requeuedUnderRun.delete(id);
     // The run that set it back may still be going: it ends here, with what it left.
     const previous = readString(bundle.submissionStatus, ANNOTATIONS.workflowJobId);
@@ -433,15 +489,6 @@ export class Orchestrator {
     }
     submissionLogger(ctx.logger, { submissionId: id, evaluationId }).warn(
       'The submission was put back in the queue under its running workflow again; ended INVALID instead of running it again',
-    );
-    await ctx.notifier.queue(
-      'failed',
-      {
-        submission: bundle.submission,
-        outcome: { kind: 'launch-failed', detail: reason },
-        finalStatus: ctx.stage.failed,
-      },
-      `${id}:requeue-loop`,
     );
     ctx.alerts.report({
       key: `requeue-loop:${evaluationId}`,

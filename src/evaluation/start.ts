@@ -33,24 +33,35 @@ export type TemplateForQueue =
 export const submitterOf = (bundle: SubmissionBundle): string =>
   bundle.submission.teamId ?? bundle.submission.userId;
 
-/** A waiting submission whose submitter asked to cancel it: INVALID and told so; nothing runs. */
+/**
+ * A waiting submission whose submitter asked to cancel it: INVALID and told so; nothing runs. The message
+ * is held in the outbox before the status is written and released after, so a stop in between loses
+ * neither (the outbox settles it from the status).
+ */
 export async function cancelWaiting(svc: Services, bundle: SubmissionBundle): Promise<boolean> {
   const { id, evaluationId } = bundle.submission;
-  const result = await cancelBeforeStart(svc, bundle);
-  if (result.applied) {
-    const log = submissionLogger(svc.logger, { submissionId: id, evaluationId });
-    log.info('Submission was cancelled before it started; marked INVALID');
-    try {
-      await svc.notifier.queue(
-        'stopped',
-        { submission: bundle.submission, outcome: { kind: 'stopped-on-request' } },
-        `${id}:cancelled-before-start`,
+  const key = `${id}:cancelled-before-start`;
+  svc.sender.holding(key);
+  try {
+    await svc.notifier.queue(
+      'stopped',
+      { submission: bundle.submission, outcome: { kind: 'stopped-on-request' } },
+      key,
+      { submissionId: id, jobName: undefined, finalStatus: svc.stage.failed },
+    );
+    const result = await cancelBeforeStart(svc, bundle);
+    if (result.applied) {
+      await svc.outbox.release(key);
+      submissionLogger(svc.logger, { submissionId: id, evaluationId }).info(
+        'Submission was cancelled before it started; marked INVALID',
       );
-    } catch (error) {
-      log.warn('Could not queue the "stopped" message', { error: (error as Error).message });
+    } else {
+      await svc.outbox.drop(key);
     }
+    return result.applied;
+  } finally {
+    svc.sender.settled(key);
   }
-  return result.applied;
 }
 
 export async function startSubmission(
