@@ -4,8 +4,10 @@
  * 1. A local platform in this process, the challenge seeded (challenge.ts); Docker's events recorded.
  * 2. Some submissions up front (a few cancelled at once: they must end without running), faults on, the
  *    instances started; the rest arrive over the arrival window.
- * 3. While submissions finish: `cancel` workloads are cancelled once seen running; SIGKILLs land at their
- *    planned progress (each instance restarted after a few seconds); the engine restarts once (full run).
+ * 3. While submissions finish: `cancel` workloads are cancelled a few seconds after their container
+ *    started (so their log has lines); SIGKILLs land at their planned progress (each instance restarted
+ *    after a few seconds); the engine restarts once (full run), when no one else's container runs on it
+ *    (tried again every 20 s until 90% of the submissions are final).
  * 4. When every submission is final (or the time is up): faults off, a quiet spell (no message, no write)
  *    so what is on its way arrives, then SIGTERM to every instance.
  * 5. Leftovers looked for, the platform's state and the engine's events read, the checks made.
@@ -84,7 +86,7 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
   let kills = 0;
   let engineRestart: EngineRestart = {
     done: false,
-    note: 'not planned in the short run',
+    note: profile.restartDockerEngine ? 'not attempted' : 'not planned in the short run',
     liveRestoreTurnedOn: false,
   };
   let stops: StopResult[] = [];
@@ -112,6 +114,8 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
     const pendingKills: PlannedKill[] = [...schedule.kills];
     let disruption: Promise<void> | undefined;
     const cancelDue = new Map<string, number>();
+    let engineAttempts = 0;
+    let lastEngineAttempt = 0;
     const deadline = t0 + profile.timeoutSeconds * 1000;
     let lastSay = 0;
     for (;;) {
@@ -125,7 +129,12 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
       const progress = final / profile.submissions;
       for (const record of records.filter((r) => r.plan === 'cancel' && r.cancelRequestedAt === undefined)) {
         if (statuses[record.id]?.status !== 'EVALUATION_IN_PROGRESS') continue;
-        const due = cancelDue.get(record.id) ?? now + schedule.cancelDelayMs();
+        const containerStarted = events.events.find(
+          (e) => e.submissionId === record.id && e.action === 'start',
+        );
+        if (containerStarted === undefined) continue;
+        // cwltool takes a few seconds before the workload prints its first line.
+        const due = cancelDue.get(record.id) ?? containerStarted.time + 6_000 + schedule.cancelDelayMs();
         cancelDue.set(record.id, due);
         if (due > now) continue;
         try {
@@ -151,15 +160,18 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
           })().finally(() => (disruption = undefined));
         } else if (
           schedule.engineRestartProgress !== undefined &&
-          !engineRestart.done &&
-          engineRestart.at === undefined &&
-          progress >= schedule.engineRestartProgress
+          progress >= schedule.engineRestartProgress &&
+          progress < 0.9 &&
+          (engineAttempts === 0 || (engineRestart.tryAgain === true && now - lastEngineAttempt >= 20_000))
         ) {
+          engineAttempts += 1;
+          lastEngineAttempt = now;
           disruption = (async () => {
             say(`restarting the Docker engine (${final}/${profile.submissions} final)`);
             engineRestart = await restartDockerEngine(new Set(instanceIds));
-            engineRestart.at ??= Date.now();
-            say(`engine restart: ${engineRestart.note}`);
+            say(
+              `engine restart: ${engineRestart.note}${engineRestart.tryAgain === true ? ' (will try again)' : ''}`,
+            );
           })().finally(() => (disruption = undefined));
         }
       }

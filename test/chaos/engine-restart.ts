@@ -14,20 +14,25 @@
  * again, and no running container but this run's own (someone else's would see its engine vanish for a
  * few seconds). Otherwise the restart is skipped and the reason reported.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { LABELS } from '../../src/engine/interfaces.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 const PID_FILE = '/var/run/docker.pid';
 const DEFAULT_CONFIG = '/etc/docker/daemon.json';
 const DOCKERD_LOG = '/var/log/dockerd.log';
+const ENSURE_ENGINE = join(REPO_ROOT, 'scripts', 'ensure-docker-engine.sh');
 
 export interface EngineRestart {
   done: boolean;
   /** Why it was skipped, or how it failed. */
   note: string;
   liveRestoreTurnedOn: boolean;
+  /** Skipped for now (someone else's containers run): worth trying again a little later. */
+  tryAgain?: boolean;
   at?: number;
   downMs?: number;
   /** This run's containers running before, and how many of those still ran after. */
@@ -125,9 +130,12 @@ export async function restartDockerEngine(instanceIds: ReadonlySet<string>): Pro
     const running = await docker.listContainers();
     const others = running.filter((c) => !instanceIds.has(c.Labels[LABELS.orchestratorId] ?? ''));
     if (others.length > 0) {
-      return skipped(
-        `other containers run on this engine (${others.map((c) => c.Names[0] ?? c.Id).join(', ')})`,
-      );
+      return {
+        ...skipped(
+          `other containers run on this engine (${others.map((c) => c.Names[0] ?? c.Id).join(', ')})`,
+        ),
+        tryAgain: true,
+      };
     }
     const argv = commandLine(pid);
     let turnedOn = false;
@@ -159,14 +167,17 @@ export async function restartDockerEngine(instanceIds: ReadonlySet<string>): Pro
       if (!up) await sleep(100);
     }
     const downMs = Date.now() - at;
-    if (!up)
+    if (!up) {
+      // Leave the machine with an engine: the project's own script starts one the usual way.
+      spawnSync(ENSURE_ENGINE, [], { stdio: 'ignore', timeout: 120_000 });
       return {
         done: false,
-        note: 'dockerd did not answer within 60 s of its restart',
+        note: `dockerd did not answer within 60 s of its restart (then ${ENSURE_ENGINE} ran)`,
         liveRestoreTurnedOn: turnedOn,
         at,
         downMs,
       };
+    }
     const after = await docker.listContainers();
     return {
       done: true,

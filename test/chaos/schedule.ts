@@ -22,7 +22,7 @@ export interface Schedule {
   kills: PlannedKill[];
   /** Share of submissions final when the engine restarts; undefined: no restart. */
   engineRestartProgress: number | undefined;
-  /** Delay between seeing a `cancel` workload running and asking to cancel it. */
+  /** Extra delay (on top of its first seconds) before asking to cancel a running `cancel` workload. */
   cancelDelayMs(): number;
 }
 
