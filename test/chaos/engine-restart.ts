@@ -11,8 +11,9 @@
  * line, detached, logging to /var/log/dockerd.log as the script does, and wait until it answers.
  *
  * Done only when it is safe: as root, on the local socket, with a dockerd this harness can see and start
- * again, and no running container but this run's own (someone else's would see its engine vanish for a
- * few seconds). Otherwise the restart is skipped and the reason reported.
+ * again, no running container but this run's own, and no one else's container event in the last minute
+ * (someone else's tests would see their engine vanish for a few seconds). Otherwise the restart is
+ * skipped and the reason reported; the run tries again a little later.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,6 +112,32 @@ async function turnOnLiveRestore(docker: Docker, pid: number, argv: string[]): P
   return `live-restore still off after writing ${path} and SIGHUP`;
 }
 
+/** How long no one else may have touched a container before the engine is restarted. */
+const QUIET_SECONDS = 60;
+
+/** Container events of others (not this run's instances) in the last QUIET_SECONDS: someone at work. */
+async function othersActiveRecently(docker: Docker, instanceIds: ReadonlySet<string>): Promise<number> {
+  const now = Math.floor(Date.now() / 1000);
+  const stream = await docker.getEvents({
+    since: now - QUIET_SECONDS,
+    until: now,
+    filters: { type: ['container'] },
+  });
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .filter((line) => {
+      try {
+        const event = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
+        return !instanceIds.has(event.Actor?.Attributes?.[LABELS.orchestratorId] ?? '');
+      } catch {
+        return false;
+      }
+    }).length;
+}
+
 /** Restarts dockerd if it is safe; never throws. */
 export async function restartDockerEngine(instanceIds: ReadonlySet<string>): Promise<EngineRestart> {
   const docker = new Docker();
@@ -133,6 +160,15 @@ export async function restartDockerEngine(instanceIds: ReadonlySet<string>): Pro
       return {
         ...skipped(
           `other containers run on this engine (${others.map((c) => c.Names[0] ?? c.Id).join(', ')})`,
+        ),
+        tryAgain: true,
+      };
+    }
+    const recent = await othersActiveRecently(docker, instanceIds);
+    if (recent > 0) {
+      return {
+        ...skipped(
+          `someone else used this engine in the last ${QUIET_SECONDS} s (${recent} container events)`,
         ),
         tryAgain: true,
       };
