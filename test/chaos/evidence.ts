@@ -60,7 +60,13 @@ export class InstanceLogs {
       found.push(...named, ...marks.filter((m) => m === before || (m.time > first && m.time <= last)));
     }
     found.sort((a, b) => a.time.localeCompare(b.time));
-    return found.length <= limit ? found : [...found.slice(0, limit - 3), ...found.slice(-3)];
+    if (found.length <= limit) return found;
+    // Too many: every mark stays (kills explain most findings); lines go from the middle.
+    const isMark = (line: LogLine) => !/^(debug|info|warn|error) /.test(line.text);
+    const room = Math.max(2, limit - found.filter(isMark).length);
+    const named = found.filter((line) => !isMark(line));
+    const keep = new Set([...named.slice(0, Math.ceil(room / 2)), ...named.slice(-Math.floor(room / 2))]);
+    return found.filter((line) => isMark(line) || keep.has(line));
   }
 
   /** Every line at warn or error, counted by message, for the report. */

@@ -75,7 +75,7 @@ export function printReport(headline: Headline, checks: readonly CheckResult[], 
         `    - ${finding.submissionId === undefined ? '' : `${finding.submissionId}: `}${finding.what}`,
       );
       if (finding.submissionId !== undefined) {
-        for (const line of logs.about(finding.submissionId, 6))
+        for (const line of logs.about(finding.submissionId, 8))
           lines.push(`        ${line.where} ${line.text}`);
       }
     }
