@@ -295,8 +295,14 @@ function leftovers({ observations }: ChaosFacts): CheckResult {
   );
 }
 
-/** Organizer messages: the first line names the problem (and the submission or container it hit). */
-function adminMessages({ observations, organizerId, orchestratorId }: ChaosFacts): CheckResult {
+/** "Submission X in evaluation queue Y ended INVALID." (src/evaluation/finish.ts) */
+const ENDED = /^Submission (\d+) in evaluation queue \d+ ended (\w+)\./;
+
+/**
+ * Organizer messages: the first line names the problem (and the submission or container it hit). One
+ * message per problem, and none telling of an ending the submission did not have.
+ */
+function adminMessages({ observations, organizerId, orchestratorId, facts }: ChaosFacts): CheckResult {
   const admin = observations.messages.filter(
     (m) =>
       participantMessageOf(m) === undefined &&
@@ -311,14 +317,30 @@ function adminMessages({ observations, organizerId, orchestratorId }: ChaosFacts
   for (const [key, list] of problems) {
     if (list.length > 1) findings.push({ what: `${list.length} admin messages for one problem: ${key}` });
   }
+  let untrue = 0;
+  for (const m of admin) {
+    const [, id, ended] = ENDED.exec(m.body) ?? [];
+    const actual = facts.find((f) => f.record.id === id)?.status;
+    if (id === undefined || ended === undefined || actual === undefined || actual === ended) continue;
+    untrue += 1;
+    findings.push({
+      submissionId: id,
+      what: `admin told "${m.subject ?? ''}": it ended ${ended}, but it is ${actual} (${m.body.split('\n')[1] ?? ''})`,
+    });
+  }
   const bySubject = new Map<string, number>();
   for (const m of admin) {
     const key = `subject "${m.subject ?? ''}"`;
     bySubject.set(key, (bySubject.get(key) ?? 0) + 1);
   }
   return check(
-    'admin messages: one per distinct problem',
-    { 'admin messages': admin.length, problems: problems.size, ...Object.fromEntries(bySubject) },
+    'admin messages: one per distinct problem, none telling a wrong ending',
+    {
+      'admin messages': admin.length,
+      problems: problems.size,
+      'telling a wrong ending': untrue,
+      ...Object.fromEntries(bySubject),
+    },
     findings,
   );
 }
