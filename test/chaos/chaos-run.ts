@@ -29,7 +29,15 @@ import { Instance, type StopResult } from './instances.js';
 import { findLeftovers, observe } from './observations.js';
 import type { Profile } from './options.js';
 import { seeded } from './random.js';
-import { exitToFinal, lostOf, percentile, printReport, writeReport, type Headline } from './report.js';
+import {
+  cancelToStop,
+  exitToFinal,
+  lostOf,
+  percentile,
+  printReport,
+  writeReport,
+  type Headline,
+} from './report.js';
 import { makeSchedule, type PlannedKill } from './schedule.js';
 import { kindOf, saltOf } from './workload.js';
 
@@ -216,6 +224,7 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
     stops,
   });
   const latency = exitToFinal(facts);
+  const cancelLatency = cancelToStop(facts);
   const headline: Headline = {
     profile: profile.name,
     seed,
@@ -233,6 +242,8 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
     'exit→final p95 ms': percentile(latency, 95),
     'exit→final worst ms': percentile(latency, 100),
     'exit→final samples': latency.length,
+    'cancel→container stopped p50 ms': percentile(cancelLatency, 50),
+    'cancel→container stopped worst ms': percentile(cancelLatency, 100),
   };
   const logs = new InstanceLogs(instances.map((i) => i.logPath));
   const reportPath = join(E2E_OUTPUT_DIR, `chaos-${seed}.json`);

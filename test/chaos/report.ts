@@ -23,6 +23,8 @@ export interface Headline {
   'exit→final p95 ms': number | string;
   'exit→final worst ms': number | string;
   'exit→final samples': number;
+  'cancel→container stopped p50 ms': number | string;
+  'cancel→container stopped worst ms': number | string;
 }
 
 const LOST_REASON = /disappeared|could not be started/;
@@ -47,6 +49,18 @@ export function exitToFinal(facts: readonly SubmissionFacts[]): number[] {
     const exits = f.exits.filter((e) => e.at <= finalAt + 1_000).map((e) => e.at);
     if (exits.length === 0) continue;
     samples.push(Math.max(0, finalAt - Math.max(...exits)));
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+/** From the participant's cancel request to the container's exit, per cancelled running workload. */
+export function cancelToStop(facts: readonly SubmissionFacts[]): number[] {
+  const samples: number[] = [];
+  for (const f of facts) {
+    const asked = f.record.cancelRequestedAt;
+    if (f.record.plan !== 'cancel' || asked === undefined) continue;
+    const exit = f.exits.find((e) => e.at >= asked);
+    if (exit !== undefined) samples.push(exit.at - asked);
   }
   return samples.sort((a, b) => a - b);
 }
