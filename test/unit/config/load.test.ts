@@ -73,7 +73,11 @@ describe("SWO's .envTemplate", () => {
     // SWO's documented defaults for everything left commented out.
     expect(config.workflow.maxConcurrent).toBe(10);
     expect(config.workflow.privileged).toBe(false);
-    expect(config.notifications).toEqual({ principalId: undefined, submitterMask: 31, messagesPerMinute: 10 });
+    expect(config.notifications).toEqual({
+      principalId: undefined,
+      submitterMask: 31,
+      messagesPerMinute: 10,
+    });
     expect(config.results).toEqual({ shareImmediately: true, dataUnlockPrincipalId: undefined });
     expect(config.intake.acceptNewSubmissions).toBe(true);
     expect(config.intake.executionStage).toBe('ALL');
@@ -101,7 +105,11 @@ describe("SWO's .envTemplate", () => {
       kind: 'docker',
       certPathOnHost: '/home/ops/.docker/machine/certs',
     });
-    expect(config.notifications).toEqual({ principalId: '3345678', submitterMask: 28, messagesPerMinute: 10 });
+    expect(config.notifications).toEqual({
+      principalId: '3345678',
+      submitterMask: 28,
+      messagesPerMinute: 10,
+    });
     expect(config.results).toEqual({ shareImmediately: false, dataUnlockPrincipalId: '3399999' });
     expect(config.workflow.engineImage).toBe('sagebionetworks/synapse-workflow-orchestrator-toil:1.1');
     expect(config.workflow.maxConcurrent).toBe(4);
