@@ -8,8 +8,8 @@
  *    started (so their log has lines); SIGKILLs land at their planned progress (each instance restarted
  *    after a few seconds); the engine restarts once (full run), when no one else's container runs on it
  *    (tried again every 20 s until 90% of the submissions are final).
- * 4. When every submission is final (or the time is up): faults off, a quiet spell (no message, no write)
- *    so what is on its way arrives, then SIGTERM to every instance.
+ * 4. When every submission is final (or the time is up): faults off, every instance's outbox emptied and
+ *    a quiet spell (no message, no write) so what is on its way arrives, then SIGTERM to every instance.
  * 5. Leftovers looked for, the platform's state and the engine's events read, the checks made.
  */
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +28,7 @@ import { FaultPlan } from './fault-plan.js';
 import { Instance, type StopResult } from './instances.js';
 import { findLeftovers, observe } from './observations.js';
 import type { Profile } from './options.js';
+import { pendingMessages, type PendingMessage } from './outboxes.js';
 import { seeded } from './random.js';
 import {
   cancelToStop,
@@ -98,6 +99,7 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
     liveRestoreTurnedOn: false,
   };
   let stops: StopResult[] = [];
+  let pendingAtStop: PendingMessage[] = [];
   try {
     events.start();
     const add = async (cancelAtOnce: boolean) => {
@@ -200,7 +202,8 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
     }
     await disruption;
     faults.stop();
-    await waitForQuiet(challenge, profile);
+    await waitForQuiet(challenge, profile, instances);
+    pendingAtStop = pendingMessages(instances);
     stops = await Promise.all(instances.map((instance) => instance.stop()));
     say(`instances stopped: ${stops.map((s) => `${s.id} exit ${String(s.exitCode)}`).join(', ')}`);
   } finally {
@@ -222,6 +225,7 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
     kills,
     engineRestart,
     stops,
+    pendingAtStop,
   });
   const latency = exitToFinal(facts);
   const cancelLatency = cancelToStop(facts);
@@ -261,8 +265,15 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
   return { passed: checks.every((c) => c.passed), headline, checks, reportPath };
 }
 
-/** After the faults are off: wait until no message and no write has arrived for a while. */
-async function waitForQuiet(challenge: ChaosChallenge, profile: Profile): Promise<void> {
+/**
+ * After the faults are off: wait until every instance's outbox is empty and no message and no write has
+ * arrived for a while.
+ */
+async function waitForQuiet(
+  challenge: ChaosChallenge,
+  profile: Profile,
+  instances: readonly Instance[],
+): Promise<void> {
   const { store } = challenge.platform;
   const activity = () => {
     const journal = store.journal.read();
@@ -277,11 +288,16 @@ async function waitForQuiet(challenge: ChaosChallenge, profile: Profile): Promis
     if (now !== last) {
       last = now;
       quietSince = Date.now();
-    } else if (Date.now() - quietSince >= profile.quietSeconds * 1000) {
+    } else if (
+      Date.now() - quietSince >= profile.quietSeconds * 1000 &&
+      pendingMessages(instances).length === 0
+    ) {
       return;
     }
   }
-  say(`still not quiet after ${profile.settleTimeoutSeconds} s; stopping the instances anyway`);
+  say(
+    `still not quiet, or messages still in an outbox, after ${profile.settleTimeoutSeconds} s; stopping the instances anyway`,
+  );
 }
 
 /**

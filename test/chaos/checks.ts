@@ -8,6 +8,7 @@ import type { FaultFigures } from './fault-plan.js';
 import type { StopResult } from './instances.js';
 import type { Message, Observations } from './observations.js';
 import type { Profile } from './options.js';
+import type { PendingMessage } from './outboxes.js';
 
 export interface Finding {
   submissionId?: string;
@@ -31,6 +32,8 @@ export interface ChaosFacts {
   kills: number;
   engineRestart: EngineRestart;
   stops: StopResult[];
+  /** Messages still to send in an instance's outbox when it was stopped. */
+  pendingAtStop: PendingMessage[];
 }
 
 const check = (name: string, figures: CheckResult['figures'], findings: Finding[]): CheckResult => ({
@@ -345,20 +348,30 @@ function adminMessages({ observations, organizerId, orchestratorId, facts }: Cha
   );
 }
 
-function shutdown({ stops }: ChaosFacts): CheckResult {
+function shutdown({ stops, pendingAtStop }: ChaosFacts): CheckResult {
+  const unsent: Finding[] = pendingAtStop.map((p) => ({
+    ...(/^\d+:/.test(p.key) ? { submissionId: p.key.split(':')[0] } : {}),
+    what: `still ${p.state} in ${p.instanceId}'s outbox when stopped: ${p.key}${p.lastError === undefined ? '' : ` (${p.lastError})`}`,
+  }));
   const findings: Finding[] = stops
     .filter((s) => s.exitCode !== 0 || s.exitedAfterMs === undefined)
     .map((s) => ({
       what: `${s.id}: ${s.exitedAfterMs === undefined ? 'still running 10 s after SIGTERM' : `exit code ${String(s.exitCode)} (${String(s.signal)})`}`,
-    }));
+    }))
+    .concat(unsent);
   return check(
-    'every instance exits 0 within 10 s of SIGTERM',
-    Object.fromEntries(
-      stops.map((s) => [
-        s.id,
-        s.exitedAfterMs === undefined ? 'no exit' : `exit ${String(s.exitCode)} after ${s.exitedAfterMs} ms`,
-      ]),
-    ),
+    'every instance drains its outbox, then exits 0 within 10 s of SIGTERM',
+    {
+      'messages left in outboxes': pendingAtStop.length,
+      ...Object.fromEntries(
+        stops.map((s) => [
+          s.id,
+          s.exitedAfterMs === undefined
+            ? 'no exit'
+            : `exit ${String(s.exitCode)} after ${s.exitedAfterMs} ms`,
+        ]),
+      ),
+    },
     findings,
   );
 }

@@ -64,7 +64,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     logUploadIntervalSeconds: 5,
     timeoutSeconds: 4 * 60,
     quietSeconds: 10,
-    settleTimeoutSeconds: 90,
+    settleTimeoutSeconds: 120,
   },
 };
 
