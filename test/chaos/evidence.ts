@@ -35,7 +35,7 @@ export class InstanceLogs {
 
   /**
    * Lines naming the submission (info and above), in time order, with the harness's marks (start,
-   * SIGKILL, SIGTERM) of the same file from the one before its first line to its last line.
+   * SIGKILL, SIGTERM) of the same file from the one before its first line to the one after its last.
    */
   about(submissionId: string, limit = 14): LogLine[] {
     const found: LogLine[] = [];
@@ -57,7 +57,11 @@ export class InstanceLogs {
       const last = named.at(-1)?.time;
       if (first === undefined || last === undefined) continue;
       const before = marks.filter((m) => m.time <= first).at(-1);
-      found.push(...named, ...marks.filter((m) => m === before || (m.time > first && m.time <= last)));
+      const after = marks.find((m) => m.time > last);
+      found.push(
+        ...named,
+        ...marks.filter((m) => m === before || m === after || (m.time > first && m.time <= last)),
+      );
     }
     found.sort((a, b) => a.time.localeCompare(b.time));
     if (found.length <= limit) return found;
