@@ -10,6 +10,7 @@ import type {
   UserProfile,
 } from '../synapse/types.js';
 import type { ActiveFault, FaultRule } from './faults.js';
+import type { Journal } from './journal.js';
 import type {
   NewEvaluationRequest,
   NewSubmissionRequest,
@@ -98,6 +99,11 @@ export class LocalPlatformAdmin {
 
   dump(): Promise<Omit<PlatformState, 'tokens'>> {
     return this.call('get', '/dump');
+  }
+
+  /** Every status and entity write since the platform started, with when it was stored. */
+  journal(): Promise<Journal> {
+    return this.call('get', '/journal');
   }
 
   addFault(rule: FaultRule): Promise<ActiveFault> {

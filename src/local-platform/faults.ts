@@ -52,6 +52,8 @@ function seededRandom(seed: number): () => number {
 export class FaultInjector {
   private rules: ActiveFault[] = [];
   private random: () => number;
+  /** Requests looked at (every request to either listener outside /__local/), hit or not. */
+  checked = 0;
 
   constructor(seed = 1) {
     this.random = seededRandom(seed);
@@ -77,6 +79,7 @@ export class FaultInjector {
 
   /** The fault to apply to this request, if any; counts it as a hit. */
   match(method: string, path: string, query = ''): ActiveFault | undefined {
+    this.checked += 1;
     for (const rule of this.rules) {
       if (rule.method !== undefined && rule.method.toUpperCase() !== method.toUpperCase()) continue;
       if (!new RegExp(rule.path).test(path)) continue;

@@ -16,11 +16,14 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { WriteJournal } from './journal.js';
 import { emptyState, type PlatformState } from './state.js';
 
 export class PlatformStore {
   readonly dir: string;
   readonly state: PlatformState;
+  /** When each status and entity was written (in memory only; see journal.ts). */
+  readonly journal = new WriteJournal();
   private readonly stateFile: string;
   private readonly blobDir: string;
 
@@ -32,11 +35,13 @@ export class PlatformStore {
     this.state = existsSync(this.stateFile)
       ? { ...emptyState(), ...(JSON.parse(readFileSync(this.stateFile, 'utf8')) as Partial<PlatformState>) }
       : emptyState();
+    this.journal.observe(this.state);
   }
 
   /** Runs a change to the state and persists it. Synchronous, so no other request interleaves. */
   change<T>(mutate: (state: PlatformState) => T): T {
     const result = mutate(this.state);
+    this.journal.observe(this.state);
     this.save();
     return result;
   }

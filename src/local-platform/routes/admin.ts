@@ -337,6 +337,9 @@ export const registerAdminRoutes: RouteModule = (app, { store, faults }) => {
     return visible;
   });
 
+  /** When each status and entity was written since the platform started (journal.ts). */
+  app.get('/__local/journal', () => store.journal.read());
+
   app.post<{ Body: FaultRule }>('/__local/faults', (request, reply) => {
     try {
       return reply.code(201).send(faults.add(request.body));
