@@ -75,6 +75,10 @@ export class Orchestrator {
   private readonly updateLimit = pLimit(PARALLEL_UPDATES);
   /** What this process knows of each job it runs. */
   readonly jobs: JobTable;
+  /** Waiting submissions being started, cancelled or refused (by id), maybe from an earlier tick. */
+  private readonly intake = new Map<string, Promise<void>>();
+  /** How many of those are starts (each may become a container: counted against the capacity). */
+  private startsInFlight = 0;
   /** Submissions put back in the queue while their run here was going on: the runs it happened to. */
   private readonly requeuedUnderRun = new Map<string, Set<string>>();
 
@@ -84,17 +88,18 @@ export class Orchestrator {
 
   async runOnce(options: TickOptions = {}): Promise<TickSummary> {
     const summary: TickSummary = { started: 0, finished: 0, running: 0, deferred: 0, requeued: 0 };
-    if (this.ctx.config.intake.acceptNewSubmissions && options.startNothing !== true && !this.halted) {
-      await this.startNewWork(summary);
-    }
-    await this.updateRunningJobs(summary);
+    const intake =
+      this.ctx.config.intake.acceptNewSubmissions && options.startNothing !== true && !this.halted;
+    // Side by side: a start slowed down by the platform (retries, backoff) must not hold up a finished job's
+    // final status or a cancel, nor the other way round.
+    await Promise.all([intake ? this.startNewWork(summary) : undefined, this.updateRunningJobs(summary)]);
     await this.ctx.alerts.flush();
     return summary;
   }
 
   /** Waits (up to `timeoutMs`) for job updates still under way (a start, a stop, a finish). */
   async settle(timeoutMs = 120_000): Promise<void> {
-    const pending = this.jobs.inProgress();
+    const pending = [...this.jobs.inProgress(), ...this.intake.values()];
     if (pending.length === 0) return;
     await Promise.race([Promise.allSettled(pending), delay(timeoutMs)]);
   }
@@ -116,7 +121,9 @@ export class Orchestrator {
   private async startNewWork(summary: TickSummary): Promise<void> {
     const { ctx } = this;
     const queues = ctx.config.queues;
-    const waiting = await Promise.all(queues.map((queue) => this.waitingIn(queue)));
+    const listed = await Promise.all(queues.map((queue) => this.waitingIn(queue)));
+    // A submission whose start (or cancel) from an earlier tick is still under way is left to it.
+    const waiting = listed.map((list) => list.filter((b) => !this.intake.has(b.submission.id)));
     // Cancelled-before-start submissions are settled whatever the capacity.
     const cancelled = waiting.flat().filter((bundle) => bundle.submissionStatus.cancelRequested === true);
     const looping = waiting.flat().filter((bundle) => this.requeuedAgainUnderRun(bundle));
@@ -132,9 +139,10 @@ export class Orchestrator {
       });
       return;
     }
+    // Starts still under way may each become a container: they count, so the limit is never passed.
     const capacity = Math.max(
       0,
-      ctx.config.workflow.maxConcurrent - ours.filter((job) => job.running).length,
+      ctx.config.workflow.maxConcurrent - ours.filter((job) => job.running).length - this.startsInFlight,
     );
     const ordered = fairOrder(candidates, this.rotation);
     this.rotation = queues.length === 0 ? 0 : (this.rotation + 1) % queues.length;
@@ -159,30 +167,46 @@ export class Orchestrator {
       return pending;
     };
 
-    await Promise.all([
+    const track = (bundle: SubmissionBundle, work: () => Promise<void>, isStart = false) => {
+      const id = bundle.submission.id;
+      if (isStart) this.startsInFlight++;
+      const task = this.startLimit(work).finally(() => {
+        this.intake.delete(id);
+        if (isStart) this.startsInFlight--;
+      });
+      this.intake.set(id, task);
+      return task;
+    };
+    const tasks = [
       ...looping.map((bundle) =>
-        this.startLimit(async () => {
+        track(bundle, async () => {
           const result = await this.guard(bundle, () => this.refuseRequeueLoop(bundle));
           if (result === true) summary.finished++;
         }),
       ),
       ...cancelled.map((bundle) =>
-        this.startLimit(async () => {
+        track(bundle, async () => {
           const result = await this.guard(bundle, () => cancelWaiting(ctx, bundle));
           if (result === true) summary.finished++;
         }),
       ),
       ...chosen.map((bundle) =>
-        this.startLimit(async () => {
-          if (this.halted) return; // stopping: it waits for the next start (or another instance)
-          const template = await templateFor(bundle.submission.evaluationId);
-          if (template === undefined || this.isHalted()) return; // template unreachable this tick: stays waiting
-          const result = await this.guard(bundle, () => startSubmission(ctx, this.jobs, bundle, template));
-          if (result === 'started') summary.started++;
-          if (result === 'failed') summary.finished++;
-        }),
+        track(
+          bundle,
+          async () => {
+            if (this.halted) return; // stopping: it waits for the next start (or another instance)
+            const template = await templateFor(bundle.submission.evaluationId);
+            if (template === undefined || this.isHalted()) return; // template unreachable this tick: stays waiting
+            const result = await this.guard(bundle, () => startSubmission(ctx, this.jobs, bundle, template));
+            if (result === 'started') summary.started++;
+            if (result === 'failed') summary.finished++;
+          },
+          true,
+        ),
       ),
-    ]);
+    ];
+    // As with running jobs: a slow one goes on in the background and is not begun again meanwhile.
+    await Promise.race([Promise.all(tasks), delay(TICK_WAIT_MS)]);
   }
 
   /** The waiting submissions of one queue; a queue that cannot be read is skipped this tick. */
