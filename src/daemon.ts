@@ -97,7 +97,7 @@ export class OrchestratorDaemon {
   /** Sends messages in the background (tests that drive ticks themselves call this instead of start()). */
   startSending(): void {
     this.services.sender.start();
-    this.acquired('message sender', () => this.services.sender.stop(1_000));
+    this.acquired('message sender', () => this.services.sender.stop(0));
   }
 
   /** The schedule and the message sender run until stop(). */
@@ -173,18 +173,29 @@ export class OrchestratorDaemon {
     }
   }
 
+  /** Workflow containers of this instance, running or not yet removed, and starts under way. */
+  private async runningHere(): Promise<number> {
+    try {
+      const containers = await this.services.engine.list(this.config.orchestratorId);
+      return containers.length + this.orchestrator.startsUnderWay;
+    } catch {
+      return this.lastTick?.summary.running ?? 0;
+    }
+  }
+
   private acquired(name: string, release: Release): void {
     this.releases.push({ name, release });
   }
 
   private async recordState(stopped = false): Promise<void> {
+    if (this.stopped !== undefined && !stopped) return; // a late tick must not undo "stopped"
     try {
       await writeInstanceState(this.config.workDir, {
         orchestratorId: this.config.orchestratorId,
         pid: process.pid,
         state: stopped ? 'stopped' : this.draining !== undefined ? 'draining' : 'running',
         ...(this.draining === undefined ? {} : { drainReason: this.draining }),
-        runningJobs: this.lastTick?.summary.running ?? 0,
+        runningJobs: await this.runningHere(),
         ...(this.lastTick === undefined ? {} : { lastTickAt: new Date(this.lastTick.at).toISOString() }),
         messages: this.services.outbox.counts(),
         updatedAt: new Date().toISOString(),

@@ -8,6 +8,7 @@ import type { Config } from './config/config.js';
 import { DockerEngine } from './engine/docker.js';
 import { registryAuthResolver } from './engine/registry-auth.js';
 import { AdminAlerts } from './evaluation/admin-alerts.js';
+import { ANNOTATIONS, readNumber } from './evaluation/annotations.js';
 import { OutputFolders } from './evaluation/folders.js';
 import { ParticipantNotifier } from './evaluation/notifications.js';
 import { resolveJobRoot } from './evaluation/job-directory.js';
@@ -117,6 +118,7 @@ export async function createRuntime(
       statusOf: (id) => client.evaluations.getStatus(id),
       jobOf,
       isRunning: (status) => status.status === stage.running && isRunningHere(ctx, status, undefined),
+      writtenAtOf: (status) => readNumber(status, ANNOTATIONS.workflowLastUpdated),
       logger,
       retry: client.http.policy,
       ...(options.now === undefined ? {} : { now: options.now }),

@@ -60,7 +60,14 @@ export function registerDrainCommand(program: Command): void {
           state.state !== 'running' &&
           state.runningJobs === 0 &&
           (state.messages.ready ?? 0) + (state.messages.held ?? 0) === 0;
-        if ((fresh && idle) || state?.state === 'stopped') {
+        if (state?.state === 'stopped' && !idle) {
+          process.stdout.write(
+            `The instance stopped before it drained: ${describe(state)}. Start it again; it keeps draining.\n`,
+          );
+          process.exitCode = EXIT_FAILURE;
+          return;
+        }
+        if ((fresh || state?.state === 'stopped') && idle) {
           process.stdout.write(`Drained: ${describe(state)}\n`);
           process.exitCode = EXIT_OK;
           return;

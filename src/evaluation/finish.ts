@@ -25,7 +25,7 @@ import {
 } from './job-logs.js';
 import type { JobTable } from './job-table.js';
 import { readLogTail } from './logs/tail.js';
-import { holdFinalMessage, queueStartedMessage } from './messages.js';
+import { finalKey, holdFinalMessage, queueStartedMessage } from './messages.js';
 import { messageKindFor } from './notifications.js';
 import { failureReason, pipelineProblem, statusDescription, type Outcome } from './outcome.js';
 import type { Services } from './services.js';
@@ -129,16 +129,27 @@ export async function finishSubmission(
     shared && logPath !== undefined && stepErrors.inMessage === undefined
       ? await readLogTail(logPath)
       : undefined;
-  const final = await holdFinalMessage(
-    ctx,
-    kind,
-    { submission, logFolderId, outcome, logTail, stepError: stepErrors.inMessage, finalStatus },
-    jobName,
-  );
+  let final: { key: string; queued: boolean };
+  try {
+    final = await holdFinalMessage(
+      ctx,
+      kind,
+      { submission, logFolderId, outcome, logTail, stepError: stepErrors.inMessage, finalStatus },
+      jobName,
+    );
+  } catch (error) {
+    ctx.sender.settled(finalKey(submission.id, jobName));
+    throw error;
+  }
 
   // 3. The final status; the message goes once it landed.
   let applied: boolean;
   try {
+    if (jobName !== undefined && job.launched) {
+      await JobDirectory.of(ctx.jobRoot, jobName)
+        .markFinalizing()
+        .catch(() => undefined); // no directory: nothing can mistake this ending for someone else's
+    }
     const result = await finalize(ctx, submission.id, jobName, {
       status: finalStatus,
       description: statusDescription(outcome),
@@ -176,8 +187,13 @@ export async function finishSubmission(
     const keptAt = await keepUnuploadedLog(ctx, jobName, submission.id);
     await reportUnuploadedLog(ctx, submission, logFolderId, uploadError, keptAt);
   }
-  await cleanUpJob(ctx, jobName, !succeeded);
-  if (jobName !== undefined) jobs.forget(jobName);
+  try {
+    await cleanUpJob(ctx, jobName, !succeeded);
+  } finally {
+    // Ended, whatever the clean-up managed: a listing still showing it running must not finish it again
+    // (what the clean-up left is removed as a leftover or swept).
+    if (jobName !== undefined) jobs.forget(jobName);
+  }
 
   const problem = pipelineProblem(outcome, submission.id);
   if (problem !== undefined && applied) {

@@ -138,10 +138,30 @@ export class JobDirectory {
     }
   }
 
+  /**
+   * Written just before this orchestrator writes the job's final status. A job whose submission is final
+   * without this mark was ended by someone else (the workflow itself, an admin); with it, by us.
+   */
+  async markFinalizing(): Promise<void> {
+    await writeFile(this.localFile(FINALIZING_MARK), `${new Date().toISOString()}\n`, { mode: 0o644 });
+  }
+
+  async wasFinalizing(): Promise<boolean> {
+    try {
+      await access(this.localFile(FINALIZING_MARK));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async remove(): Promise<void> {
     await rm(this.localPath, { recursive: true, force: true });
   }
 }
+
+/** The mark of a job whose final status this orchestrator is writing or wrote. */
+const FINALIZING_MARK = '.finalizing';
 
 /** The mark of a job whose container was created and started. */
 const LAUNCH_MARK = '.launched';

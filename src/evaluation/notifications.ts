@@ -108,9 +108,17 @@ export class ParticipantNotifier {
   async compose(kind: MessageKind, details: MessageDetails): Promise<ComposedMessage> {
     const { submission } = details;
     const recipient = submission.teamId ?? submission.userId;
+    // A name that cannot be looked up (a deleted team, Synapse down) must not hold up the status this
+    // message accompanies: the message goes with a plainer greeting instead.
     const [name, queue] = await Promise.all([
-      this.nameOf(submission),
-      this.queueName(submission.evaluationId),
+      this.nameOf(submission).catch((error: unknown) => {
+        this.logger.warn('Could not look up the participant’s name; the message greets them without it', {
+          submissionId: submission.id,
+          error: (error as Error).message,
+        });
+        return submission.teamId === undefined ? 'participant' : 'team';
+      }),
+      this.queueName(submission.evaluationId).catch(() => `evaluation queue ${submission.evaluationId}`),
     ]);
     const shared = this.config.results.shareImmediately;
     const where = `${queue} (evaluation queue ${submission.evaluationId})`;

@@ -92,7 +92,17 @@ export class Orchestrator {
       this.ctx.config.intake.acceptNewSubmissions && options.startNothing !== true && !this.halted;
     // Side by side: a start slowed down by the platform (retries, backoff) must not hold up a finished job's
     // final status or a cancel, nor the other way round.
-    await Promise.all([intake ? this.startNewWork(summary) : undefined, this.updateRunningJobs(summary)]);
+    const halves = await Promise.allSettled([
+      intake ? this.startNewWork(summary) : undefined,
+      this.updateRunningJobs(summary),
+    ]);
+    for (const half of halves) {
+      if (half.status === 'rejected') {
+        this.ctx.logger.error('Part of the tick failed; trying again at the next one', {
+          error: (half.reason as Error).message,
+        });
+      }
+    }
     await this.ctx.alerts.flush();
     return summary;
   }
@@ -102,6 +112,11 @@ export class Orchestrator {
     const pending = [...this.jobs.inProgress(), ...this.intake.values()];
     if (pending.length === 0) return;
     await Promise.race([Promise.allSettled(pending), delay(timeoutMs)]);
+  }
+
+  /** Starts under way (claimed or being claimed, container not known yet). */
+  get startsUnderWay(): number {
+    return this.startsInFlight;
   }
 
   private isHalted(): boolean {
@@ -305,7 +320,15 @@ export class Orchestrator {
     // could not be read, since its running jobs would look orphaned.
     if (running.some((list) => list === undefined)) return;
     const known = new Set(ours.map((b) => readString(b.submissionStatus, ANNOTATIONS.workflowJobId)));
-    const jobs = await ctx.engine.list(ctx.config.orchestratorId);
+    let jobs;
+    try {
+      jobs = await ctx.engine.list(ctx.config.orchestratorId);
+    } catch (error) {
+      ctx.logger.error('The container engine does not answer; leftovers are looked for next tick', {
+        error: (error as Error).message,
+      });
+      return;
+    }
     // A job being started or finished may not be in the listing, or be final while its container exists.
     for (const job of jobs.filter((j) => !known.has(j.name) && !this.jobs.isBusy(j.name))) {
       await this.removeIfOrphan(job.name, job.identity.submissionId, job.identity.evaluationId);
@@ -435,7 +458,23 @@ export class Orchestrator {
           'the submission): if this template does, remove that step.',
       });
     }
-    if (record.detachedAt === undefined) return false; // not seen running after the change: a leftover
+    if (record.detachedAt === undefined) {
+      // It ended before this process saw it running under the changed status. Our own final write leaves a
+      // mark first; without one, someone else ended it (the workflow's last step set the status).
+      if (await JobDirectory.of(ctx.jobRoot, jobName).wasFinalizing()) return false;
+      if (state.kind !== 'exited') return false;
+      record.detachedAt = ctx.now();
+      ctx.alerts.report({
+        key: `status-changed-while-running:${evaluationId}`,
+        subject: 'A submission status was changed while its workflow ran',
+        submissionId,
+        body:
+          `The status of submission ${submissionId} (evaluation queue ${evaluationId}) was changed to ${status.status} ` +
+          `by its workflow (${jobName}) or by someone else before the workflow ended. The orchestrator kept that ` +
+          'status and finished the run as usual (log uploaded, participant told). A workflow template must not change ' +
+          'the submission status (it may annotate the submission): if this template does, remove that step.',
+      });
+    }
     if (state.kind === 'running' && !overdue) return true;
     if (state.kind === 'running') await ctx.engine.stop(jobName, ctx.stopGraceSeconds);
     const ended = state.kind === 'exited' ? state : await ctx.engine.state(jobName);
@@ -445,19 +484,21 @@ export class Orchestrator {
         : ended.kind === 'exited' && !overdue
           ? { kind: 'failed', exitCode: ended.exitCode }
           : { kind: 'timed-out', by: 'max-runtime', limitSeconds: ctx.config.workflow.maxRuntimeSeconds };
-    const bundle = await ctx.client.evaluations.submission(submissionId);
-    await finishSubmission(
-      ctx,
-      this.jobs,
-      {
-        submission: bundle,
-        jobName,
-        logFolderId: readString(status, ANNOTATIONS.submissionFolder),
-        launched: true,
-        statusSetByOthers: status.status,
-      },
-      outcome,
-    );
+    await this.jobs.track(record, async () => {
+      const submission = await ctx.client.evaluations.submission(submissionId);
+      await finishSubmission(
+        ctx,
+        this.jobs,
+        {
+          submission,
+          jobName,
+          logFolderId: readString(status, ANNOTATIONS.submissionFolder),
+          launched: true,
+          statusSetByOthers: status.status,
+        },
+        outcome,
+      );
+    });
     return true;
   }
 
@@ -483,8 +524,9 @@ export class Orchestrator {
       `Its workflow set it back to ${ctx.stage.waiting} while it ran, more than once; it is not run again. ` +
       '(A workflow template must not change the submission status; the organizers have been told.)';
     const key = `${id}:requeue-loop`;
-    ctx.sender.holding(key);
+    const now = ctx.now();
     try {
+      ctx.sender.holding(key);
       await ctx.notifier.queue(
         'failed',
         {
@@ -493,9 +535,9 @@ export class Orchestrator {
           finalStatus: ctx.stage.failed,
         },
         key,
-        { submissionId: id, jobName: undefined, finalStatus: ctx.stage.failed },
+        { submissionId: id, jobName: undefined, finalStatus: ctx.stage.failed, writtenAt: now },
       );
-      const result = await refuseWaiting(ctx, bundle, 'ERROR', reason);
+      const result = await refuseWaiting(ctx, bundle, 'ERROR', reason, now);
       if (!result.applied) {
         await ctx.outbox.drop(key);
         return false;

@@ -41,15 +41,16 @@ export const submitterOf = (bundle: SubmissionBundle): string =>
 export async function cancelWaiting(svc: Services, bundle: SubmissionBundle): Promise<boolean> {
   const { id, evaluationId } = bundle.submission;
   const key = `${id}:cancelled-before-start`;
-  svc.sender.holding(key);
+  const now = svc.now();
   try {
+    svc.sender.holding(key);
     await svc.notifier.queue(
       'stopped',
       { submission: bundle.submission, outcome: { kind: 'stopped-on-request' } },
       key,
-      { submissionId: id, jobName: undefined, finalStatus: svc.stage.failed },
+      { submissionId: id, jobName: undefined, finalStatus: svc.stage.failed, writtenAt: now },
     );
-    const result = await cancelBeforeStart(svc, bundle);
+    const result = await cancelBeforeStart(svc, bundle, now);
     if (result.applied) {
       await svc.outbox.release(key);
       submissionLogger(svc.logger, { submissionId: id, evaluationId }).info(
@@ -151,12 +152,12 @@ async function launch(
     log.info('Started workflow', { job: jobName, image, template: template.template.entityId });
   } catch (error) {
     if (!(error instanceof LaunchFailure) && !(await engineAnswers(svc))) {
-      // The engine is down (restarting, say): not the submission's fault. It waits for the engine.
-      log.warn('The container engine does not answer; the submission goes back to the queue', {
+      // The engine is down (restarting, say): not the submission's fault. The claim stays; once the engine
+      // answers, monitoring finds the container (created after all) or not (then back to the queue).
+      log.warn('The container engine does not answer; the submission waits for it', {
         job: jobName,
         error: (error as Error).message,
       });
-      await backToQueue(svc, jobs, bundle.submission, jobName);
       return 'skipped';
     }
     const outcome: Outcome =

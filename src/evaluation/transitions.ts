@@ -64,12 +64,17 @@ export function claim(svc: Services, bundle: SubmissionBundle, jobName: string):
 }
 
 /** A waiting submission whose submitter asked to cancel it: INVALID, nothing runs (swo-spec §2.3a). */
-export function cancelBeforeStart(svc: Services, bundle: SubmissionBundle): Promise<UpdateResult> {
+export function cancelBeforeStart(
+  svc: Services,
+  bundle: SubmissionBundle,
+  now = svc.now(),
+): Promise<UpdateResult> {
   return refuseWaiting(
     svc,
     bundle,
     'STOPPED UPON REQUEST',
     'Stopped on request: the submission was cancelled before it started.',
+    now,
   );
 }
 
@@ -79,8 +84,8 @@ export function refuseWaiting(
   bundle: SubmissionBundle,
   description: string,
   reason: string,
+  now = svc.now(),
 ): Promise<UpdateResult> {
-  const now = svc.now();
   return svc.client.evaluations.updateStatus(
     bundle.submission.id,
     {

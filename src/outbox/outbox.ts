@@ -16,7 +16,7 @@
  * keys keep working, then removed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type OutboxState = 'held' | 'ready' | 'sent' | 'failed';
@@ -26,6 +26,8 @@ export interface HeldFor {
   submissionId: string;
   jobName: string | undefined;
   finalStatus: string;
+  /** The WorkflowLastUpdated the write sets, when known: only that very write releases the message. */
+  writtenAt?: number;
 }
 
 export interface OutboxMessage {
@@ -200,8 +202,15 @@ export class Outbox {
     const snapshot = JSON.stringify(message);
     const path = join(this.directory, fileNameOf(message.key));
     return this.queueWrite(message.key, async () => {
+      // Written in full and synced before it replaces the old file: a power cut leaves one or the other.
       const temporary = `${path}.tmp`;
-      await writeFile(temporary, snapshot, { mode: 0o600 });
+      const handle = await open(temporary, 'w', 0o600);
+      try {
+        await handle.writeFile(snapshot);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await rename(temporary, path);
     });
   }
@@ -210,9 +219,11 @@ export class Outbox {
     const previous = this.writes.get(key) ?? Promise.resolve();
     const next = previous.then(write, write).then(() => undefined);
     this.writes.set(key, next);
-    void next.finally(() => {
+    // The caller gets the failure; this bookkeeping must not leave a rejection unhandled.
+    const forget = () => {
       if (this.writes.get(key) === next) this.writes.delete(key);
-    });
+    };
+    next.then(forget, forget);
     return next;
   }
 

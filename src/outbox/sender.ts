@@ -33,6 +33,8 @@ export interface SenderDependencies {
   jobOf: (status: SubmissionStatus) => string | undefined;
   /** Whether a held message's submission is still running this job (then its finish will settle it). */
   isRunning: (status: SubmissionStatus) => boolean;
+  /** A status's WorkflowLastUpdated (which identifies the write that set it). */
+  writtenAtOf: (status: SubmissionStatus) => number | undefined;
   logger: Logger;
   retry: RetryPolicy;
   now?: () => number;
@@ -180,13 +182,18 @@ export class OutboxSender {
           return;
         }
       }
-      const now = this.now();
-      await outbox.update(message.key, {
-        firstAttemptAt: message.firstAttemptAt ?? now,
-        inFlightSince: now,
-        attempts: message.attempts + 1,
-      });
-      await messages.post({ recipients: message.recipients, subject: message.subject, fileHandleId });
+      await messages.post(
+        { recipients: message.recipients, subject: message.subject, fileHandleId },
+        async () => {
+          // Written once the pacing let it go, right before the request: from here on it may exist.
+          const now = this.now();
+          await outbox.update(message.key, {
+            firstAttemptAt: message.firstAttemptAt ?? now,
+            inFlightSince: now,
+            attempts: message.attempts + 1,
+          });
+        },
+      );
       await this.markSent(message);
     } catch (error) {
       const failure = error instanceof SynapseError ? error : undefined;
@@ -254,7 +261,9 @@ export class OutboxSender {
         const sameJob = heldFor.jobName === undefined || this.deps.jobOf(status) === heldFor.jobName;
         if (sameJob && this.deps.isRunning(status)) continue; // its finish is still to come
         if (this.heldHere.has(message.key)) continue; // a finish of this process took it meanwhile
-        if (sameJob && status.status === heldFor.finalStatus) {
+        const sameWrite =
+          heldFor.writtenAt === undefined || this.deps.writtenAtOf(status) === heldFor.writtenAt;
+        if (sameJob && sameWrite && status.status === heldFor.finalStatus) {
           await this.deps.outbox.release(message.key);
           this.deps.logger.info('Releasing a final message held by an earlier run; its status was written', {
             submissionId: heldFor.submissionId,

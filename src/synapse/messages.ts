@@ -147,13 +147,16 @@ export class MessageApi {
     return handle.id;
   }
 
-  /** One POST /message, in its turn under the pacing; no retry (the caller decides, see mayHaveBeenCreated). */
-  async post(request: {
-    recipients: string[];
-    subject: string;
-    fileHandleId: string;
-  }): Promise<MessageToUser> {
+  /**
+   * One POST /message, in its turn under the pacing; no retry (the caller decides, see mayHaveBeenCreated).
+   * `sending` runs once the turn has come, just before the request goes (the outbox records the time there).
+   */
+  async post(
+    request: { recipients: string[]; subject: string; fileHandleId: string },
+    sending?: () => Promise<void>,
+  ): Promise<MessageToUser> {
     await this.takeSlot();
+    await sending?.();
     return this.http.request<MessageToUser>({
       api: 'repo',
       method: 'POST',

@@ -42,7 +42,11 @@ class FakeSynapse {
       uncertainWaitMs: UNCERTAIN_MS,
       uploadBody: async () => `handle-${++this.handles}`,
       throttledDelay: () => 20,
-      post: async (request: { recipients: string[]; subject: string; fileHandleId: string }) => {
+      post: async (
+        request: { recipients: string[]; subject: string; fileHandleId: string },
+        sending?: () => Promise<void>,
+      ) => {
+        await sending?.();
         this.posts++;
         const behaviour = this.behaviours.shift() ?? 'ok';
         const create = () => {
@@ -116,6 +120,7 @@ function sender(outbox: Outbox, synapse: FakeSynapse, status?: (id: string) => S
     },
     jobOf: (s) => s.annotations?.stringAnnos?.find((a) => a.key === 'job')?.value,
     isRunning: (s) => s.status === 'EVALUATION_IN_PROGRESS',
+    writtenAtOf: () => undefined,
     logger: quiet,
     retry: { ...DEFAULT_RETRY_POLICY, initialDelayMs: 5, maxDelayMs: 10 },
   });
