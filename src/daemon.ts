@@ -6,7 +6,7 @@
  * shutdown is the same everywhere.
  *
  * Stopping (SIGTERM, SIGINT): nothing new is claimed, the tick in progress and the writes under way get
- * the grace period (7 s by default, inside compose's 10 s), and the process goes; workflow containers keep
+ * the grace period (6 s by default; with the last log lines, well inside compose's 10 s), and the process goes; workflow containers keep
  * running. Anything cut short is redone at the next start: a claim whose container was never asked for
  * goes back to the queue, a container that ended meanwhile is finished then, and a message is sent from
  * where the outbox left it.
@@ -25,7 +25,7 @@ import { createRuntime, type RuntimeOptions } from './runtime.js';
 import { TickSchedule } from './tick-schedule.js';
 
 /** How long a stop waits, in all, for the tick and the writes under way (compose waits 10 s). */
-export const DEFAULT_STOP_GRACE_MS = 7_000;
+export const DEFAULT_STOP_GRACE_MS = 6_000;
 
 export interface DaemonOptions extends RuntimeOptions {
   /** Called after each scheduled tick (the demo and tests watch progress with it). */

@@ -61,7 +61,7 @@ async function run(envFile: string | undefined, options: RunOptions): Promise<vo
 }
 
 /** How long `run` waits, once stopped, for its last log lines to reach a slow reader. */
-const RUN_OUTPUT_DRAIN_MS = 2_000;
+const RUN_OUTPUT_DRAIN_MS = 1_500;
 
 export function registerRunCommand(program: Command): void {
   program

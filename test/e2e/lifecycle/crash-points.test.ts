@@ -5,7 +5,7 @@
  * watching still gets its "started" message, its complete log and its final status, in that order.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -33,6 +33,7 @@ import {
   zipFiles,
   type Challenge,
 } from '../../support/challenge.js';
+import { FAST_RETRY } from '../../support/platform.js';
 
 const LINES = 300;
 
@@ -151,12 +152,16 @@ describeWithDocker('a process stopped at the worst moment, and the next one', ()
   it('its start never recorded, its container ended while nothing watched: "started", then the whole log, then the status', async () => {
     const env = identity();
     const id = await submitFile(challenge, queue());
-    // The "started" message cannot be written (the queue's name does not load), so the start is not recorded.
+    // The start cannot be recorded: every read of the status before its write fails (and only those: the
+    // claim writes with the status it listed; the fault wears off after the client's last attempt). And no
+    // message gets out, so the process can stop before its "started" message was ever written down.
     await challenge.tp.admin.addFault({
-      path: `^/repo/v1/evaluation/${queue()}$`,
+      path: `^/repo/v1/evaluation/submission/${id}/status$`,
       method: 'GET',
       status: 503,
+      times: FAST_RETRY.maxAttempts ?? 30,
     });
+    await challenge.tp.admin.addFault({ path: '^/repo/v1/message$', method: 'POST', status: 503 });
     const first = await startOrchestrator(challenge, env);
     await first.daemon.runOnce();
     const claimed = await statusOf(challenge, id);
@@ -164,6 +169,8 @@ describeWithDocker('a process stopped at the worst moment, and the next one', ()
     expect(readString(claimed, ANNOTATIONS.submissionFolder)).toBeUndefined();
     const jobName = readString(claimed, ANNOTATIONS.workflowJobId) ?? '';
     await first.stop(0); // the process goes; its container runs on and ends
+    // As if it had stopped before writing the "started" message down at all.
+    rmSync(join(env.ORCHESTRATOR_WORK_DIR, 'state', 'outbox'), { recursive: true, force: true });
     await challenge.tp.admin.clearFaults();
     for (;;) {
       const info = await docker.getContainer(jobName).inspect();

@@ -40,7 +40,7 @@ describeWithDocker('stopping and draining the daemon', () => {
   const docker = new Docker();
   beforeAll(async () => {
     challenge = await setUpChallenge([
-      { archive: await zipFiles({ 'wf.cwl': shellTool('sleep 8; echo scored') }), rootTemplate: 'wf.cwl' },
+      { archive: await zipFiles({ 'wf.cwl': shellTool('sleep 20; echo scored') }), rootTemplate: 'wf.cwl' },
     ]);
   }, 60_000);
   afterAll(async () => {
