@@ -159,7 +159,11 @@ export async function setUpChallenge(
     queues: created,
     client,
     close: async () => {
-      await Promise.all(orchestrators.splice(0).map((o) => o.stop()));
+      const stopped = orchestrators.splice(0);
+      await Promise.all(stopped.map((o) => o.stop()));
+      // Work a test left under way (a start still retrying when it stopped a daemon to play a crash) may
+      // have made containers since: none outlives the test file.
+      await removeContainersOf(stopped.map((o) => o.config.orchestratorId));
       await tp.close();
     },
   };
@@ -260,6 +264,24 @@ export async function submitFile(
     },
   });
   return submission.id;
+}
+
+async function removeContainersOf(orchestratorIds: string[]): Promise<void> {
+  const docker = new Docker();
+  for (const id of orchestratorIds) {
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.orchestratorId}=${id}`] },
+    });
+    await Promise.all(
+      containers.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
+  }
 }
 
 /** Every container on the engine that belongs to `orchestratorId`, or that mounts something under `dir`. */
