@@ -29,6 +29,36 @@ export interface RuntimeOptions {
   heartbeatSeconds?: number;
   pull?: { attempts: number; firstDelayMs: number; maxDelayMs: number };
   now?: () => number;
+  /** How long to wait for an engine that does not answer at start (default 60 s). */
+  engineWaitMs?: number;
+}
+
+/** How long a start waits for a Docker engine that does not answer yet (restarting, still booting). */
+const ENGINE_WAIT_MS = 60_000;
+
+/**
+ * Resolves once the engine answers. An engine restarting as the orchestrator starts (a host reboot, an
+ * engine upgrade) is waited for, saying so, rather than ending the process at once; one still silent after
+ * `waitMs` is an error naming the engine.
+ */
+async function waitForEngine(engine: DockerEngine, logger: Logger, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await engine.ping();
+      if (attempt > 1) logger.info('The Docker engine answers now');
+      return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      if (attempt === 1) {
+        logger.warn('The Docker engine does not answer yet; waiting for it', {
+          error: (error as Error).message,
+          waitSeconds: Math.round(waitMs / 1000),
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  }
 }
 
 export interface Runtime {
@@ -76,7 +106,7 @@ export async function createRuntime(
     }),
     logger,
   });
-  await engine.ping();
+  await waitForEngine(engine, logger, options.engineWaitMs ?? ENGINE_WAIT_MS);
 
   let me: Promise<UserProfile> | undefined;
   const profile = () => {
