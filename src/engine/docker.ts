@@ -500,6 +500,15 @@ export class DockerEngine implements WorkflowEngine {
     if (jobDir !== undefined) await this.removeStepContainers(name, jobDir);
   }
 
+  async startCreated(name: string): Promise<void> {
+    try {
+      await this.docker.getContainer(name).start();
+    } catch (error) {
+      if (statusOf(error) === 304) return; // already started
+      throw new Error(`Cannot start engine container ${name}: ${reasonOf(error)}`);
+    }
+  }
+
   async remove(name: string, jobDir: string | undefined): Promise<void> {
     const dir = jobDir ?? (await this.jobDirOf(name));
     if (dir !== undefined) await this.removeStepContainers(name, dir);

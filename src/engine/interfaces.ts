@@ -91,6 +91,8 @@ export interface WorkflowEngine {
   /** Creates and starts the engine container; returns its name. Removes what it created if start fails. */
   start(spec: JobSpec): Promise<string>;
   state(name: string): Promise<JobState>;
+  /** Starts a container that was created and never started (the orchestrator or the engine stopped between). */
+  startCreated(name: string): Promise<void>;
   /** The first 5 characters of /progress.txt as a number in [0, 100], or undefined. */
   progress(name: string): Promise<number | undefined>;
   /** Stops the container (grace period, then kill) and every step container it started. */

@@ -4,8 +4,8 @@
  * the status is not rewritten every tick as SWO did).
  *
  * What a restart can leave, and what becomes of it:
- * - a claim whose container was never launched (no launch mark in its job directory), or a container
- *   created but never started: back to the queue, run again from the start by any instance;
+ * - a claim whose container was never launched (no launch mark in its job directory): back to the queue,
+ *   run from the start by any instance; a container created but never started: started now;
  * - a container that ran and is gone: lost (INVALID, with the reason, and the admin is told);
  * - a container that ended while the orchestrator was down: finished as usual, its output read again from
  *   the engine, the "started" message sent first if it never was.
@@ -93,10 +93,20 @@ export async function monitorSubmission(
     return 'finished';
   }
   if (state.kind === 'pending' && state.neverStarted) {
-    log.warn('The workflow container was created but never started (the orchestrator stopped in between)', {
-      job: jobName,
-    });
-    return (await backToQueue(ctx, jobs, bundle.submission, jobName)) ? 'requeued' : 'finished';
+    // The process or the engine stopped between creating and starting it: its job directory is complete,
+    // so it is started now (one container, one run); if that fails, back to the queue.
+    log.warn('The workflow container was created but never started; starting it now', { job: jobName });
+    try {
+      await ctx.engine.startCreated(jobName);
+      await JobDirectory.of(ctx.jobRoot, jobName).markLaunched();
+      return 'running';
+    } catch (error) {
+      log.warn('Could not start it; the submission goes back to the queue', {
+        job: jobName,
+        error: (error as Error).message,
+      });
+      return (await backToQueue(ctx, jobs, bundle.submission, jobName)) ? 'requeued' : 'finished';
+    }
   }
   if (state.kind === 'exited') {
     await finishSubmission(ctx, jobs, job, exitOutcome(ctx, bundle, state));

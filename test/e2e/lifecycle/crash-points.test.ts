@@ -1,7 +1,7 @@
 /**
  * A process that stops at the worst moments of a start, and the next one with the same ORCHESTRATOR_ID and
- * work directory: a claim that never got a container and a container created but never started go back to
- * the queue and run once; a run whose start was never recorded and whose container ended while nothing was
+ * work directory: a claim that never got a container goes back to the queue and runs once; a container
+ * created but never started is started (one container, one run); a run whose start was never recorded and whose container ended while nothing was
  * watching still gets its "started" message, its complete log and its final status, in that order.
  */
 import { randomUUID } from 'node:crypto';
@@ -112,7 +112,7 @@ describeWithDocker('a process stopped at the worst moment, and the next one', ()
     expect(await containersOf(env.ORCHESTRATOR_ID)).toEqual([]);
   }, 120_000);
 
-  it('a container created but never started: removed, the submission back to the queue, then run once', async () => {
+  it('a container created but never started: started now, so one container runs once', async () => {
     const env = identity();
     const since = Date.now();
     const id = await submitFile(challenge, queue());
@@ -142,6 +142,8 @@ describeWithDocker('a process stopped at the worst moment, and the next one', ()
     const orchestrator = await startOrchestrator(challenge, env);
     await orchestrator.tickUntil(async () => FINAL.has((await statusOf(challenge, id)).status));
     expect((await statusOf(challenge, id)).status).toBe('ACCEPTED');
+    // The very container that was created ran: no second one was made.
+    expect(readString(await statusOf(challenge, id), ANNOTATIONS.workflowJobId)).toBe(stuckJob);
     expect(await startsOf(id, since)).toBe(1);
     await expect(docker.getContainer(stuckJob).inspect()).rejects.toThrow();
     const subjects = (await messagesAbout(challenge, id)).map((m) => m.subject ?? '');
