@@ -446,17 +446,7 @@ export class Orchestrator {
         "The submission's status was changed by someone else while its workflow runs; that status stands, and the workflow is left to finish",
         { job: jobName, status: status.status },
       );
-      ctx.alerts.report({
-        key: `status-changed-while-running:${evaluationId}`,
-        subject: 'A submission status was changed while its workflow ran',
-        submissionId,
-        body:
-          `The status of submission ${submissionId} (evaluation queue ${evaluationId}) was changed to ${status.status} ` +
-          `while its workflow (${jobName}) was still running, by the workflow itself or by someone else. ` +
-          'The orchestrator keeps that status: the workflow is left to finish, then its log is uploaded and the ' +
-          'participant told as usual. A workflow template must not change the submission status (it may annotate ' +
-          'the submission): if this template does, remove that step.',
-      });
+      this.reportStatusChangedUnderRun(jobName, submissionId, evaluationId, status);
     }
     if (record.detachedAt === undefined) {
       // It ended before this process saw it running under the changed status. Our own final write leaves a
@@ -464,16 +454,7 @@ export class Orchestrator {
       if (await JobDirectory.of(ctx.jobRoot, jobName).wasFinalizing()) return false;
       if (state.kind !== 'exited') return false;
       record.detachedAt = ctx.now();
-      ctx.alerts.report({
-        key: `status-changed-while-running:${evaluationId}`,
-        subject: 'A submission status was changed while its workflow ran',
-        submissionId,
-        body:
-          `The status of submission ${submissionId} (evaluation queue ${evaluationId}) was changed to ${status.status} ` +
-          `by its workflow (${jobName}) or by someone else before the workflow ended. The orchestrator kept that ` +
-          'status and finished the run as usual (log uploaded, participant told). A workflow template must not change ' +
-          'the submission status (it may annotate the submission): if this template does, remove that step.',
-      });
+      this.reportStatusChangedUnderRun(jobName, submissionId, evaluationId, status);
     }
     if (state.kind === 'running' && !overdue) return true;
     if (state.kind === 'running') await ctx.engine.stop(jobName, ctx.stopGraceSeconds);
@@ -567,6 +548,26 @@ export class Orchestrator {
         'the status from the template (a workflow may annotate the submission, not change its status).',
     });
     return true;
+  }
+
+  /** The organizers hear once per queue that a status was changed under a run (see statusChangedUnderJob). */
+  private reportStatusChangedUnderRun(
+    jobName: string,
+    submissionId: string,
+    evaluationId: string,
+    status: SubmissionStatus,
+  ): void {
+    this.ctx.alerts.report({
+      key: `status-changed-while-running:${evaluationId}`,
+      subject: 'A submission status was changed while its workflow ran',
+      submissionId,
+      body:
+        `The status of submission ${submissionId} (evaluation queue ${evaluationId}) was changed to ${status.status} ` +
+        `while its workflow (${jobName}) was still running, by the workflow itself or by someone else. ` +
+        'The orchestrator keeps that status: the workflow is left to finish, then its log is uploaded and the ' +
+        'participant told as usual. A workflow template must not change the submission status (it may annotate ' +
+        'the submission): if this template does, remove that step.',
+    });
   }
 
   /** Runs one submission's step; an error is logged for that submission only. */
