@@ -501,12 +501,31 @@ export class DockerEngine implements WorkflowEngine {
   }
 
   async startCreated(name: string): Promise<void> {
-    try {
-      await this.docker.getContainer(name).start();
-    } catch (error) {
-      if (statusOf(error) === 304) return; // already started
-      throw new Error(`Cannot start engine container ${name}: ${reasonOf(error)}`);
+    // Right after an engine restart, a start that the restart interrupted can leave the engine's runtime
+    // holding a task for the container ("task … already exists") while Docker still calls it created. The
+    // engine settles that by itself within seconds, so the start is tried a few times, looking in between
+    // whether the container now runs (or ran) on its own, before giving up.
+    const attempts = 4;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      try {
+        await this.docker.getContainer(name).start();
+        return;
+      } catch (error) {
+        if (statusOf(error) === 304) return; // already started
+        lastError = error;
+      }
+      await sleep(2000 * attempt);
+      const state = await this.state(name);
+      if (state.kind === 'running' || state.kind === 'exited') return;
+      if (state.kind === 'missing') break;
+      this.logger.warn('engine container did not start; trying again', {
+        container: name,
+        attempt,
+        reason: reasonOf(lastError),
+      });
     }
+    throw new Error(`Cannot start engine container ${name}: ${reasonOf(lastError)}`);
   }
 
   async remove(name: string, jobDir: string | undefined): Promise<void> {
