@@ -105,5 +105,7 @@ export interface Config {
   };
   composeProjectName: string | undefined;
   workDir: string;
+  /** The status HTTP server (health, readiness, metrics, status page); port 0 means off. */
+  statusServer: { port: number; bindAddress: string };
   logging: { level: LogLevel; format: LogFormat };
 }

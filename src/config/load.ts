@@ -391,6 +391,7 @@ function assemble(
     },
     composeProjectName: v.COMPOSE_PROJECT_NAME,
     workDir,
+    statusServer: { port: v.STATUS_PORT, bindAddress: v.STATUS_BIND_ADDRESS },
     logging: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },
   };
 }

@@ -520,6 +520,27 @@ const variableSpecs = {
     defaultText: '/shared if it exists (the compose volume), else ~/.synapse-orchestrator',
     parse: absolutePath(),
   },
+  STATUS_PORT: {
+    section: 'This instance',
+    origin: 'new',
+    summary:
+      'TCP port of the status HTTP server: /healthz, /readyz, /metrics (Prometheus), /status.json and the status page. 0 turns it off.',
+    defaultText: '8484',
+    parse: integerWithDefault(8484, { min: 0, max: 65535 }),
+  },
+  STATUS_BIND_ADDRESS: {
+    section: 'This instance',
+    origin: 'new',
+    summary:
+      'Address the status HTTP server listens on: loopback by default; 0.0.0.0 to reach it from outside (compose sets this inside the container and publishes the port on the host loopback).',
+    defaultText: '127.0.0.1',
+    parse: parser((raw) => {
+      const value = (raw ?? '127.0.0.1').trim();
+      return /^[0-9a-fA-F.:]+$|^localhost$/.test(value)
+        ? value
+        : new Rejection('expected an IP address to listen on, like 127.0.0.1 or 0.0.0.0');
+    }),
+  },
   LOG_LEVEL: {
     section: 'This instance',
     origin: 'new',
