@@ -434,7 +434,7 @@ const variableSpecs = {
     section: 'Participant and admin notifications',
     origin: 'new',
     summary:
-      'Largest log uploaded, e.g. 10m; a longer log keeps its head and tail with a marker of what was cut (the full log stays on disk).',
+      'Largest log uploaded, e.g. 10m; a longer log keeps its head and tail with a marker of what was cut (the middle is not kept anywhere once the job directory is removed).',
     defaultText: '10m',
     parse: byteSizeWithDefault(10 * 1024 ** 2, 1024),
   },
