@@ -190,7 +190,7 @@ const variableSpecs = {
     section: 'Synapse account and endpoint',
     origin: 'swo',
     summary:
-      "User name written into the credentials file each workflow gets; also the user for docker.synapse.org pulls. Unset: the token's own user name.",
+      "User name written into the credentials file each workflow gets (unset: the token's own user name); also the user for docker.synapse.org pulls, which go without credentials when it is unset.",
     parse: optionalText(),
   },
   SYNAPSE_PAT: {
