@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDrainCommand } from './commands/drain.js';
 import { drainOutput } from './commands/drain-output.js';
+import { registerHealthCommand } from './commands/health.js';
 import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './commands/exit-codes.js';
 import { registerLocalPlatformCommands } from './commands/local-platform.js';
 import { registerRunCommand } from './commands/run.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerRunCommand(program);
   registerDrainCommand(program);
+  registerHealthCommand(program);
   registerTryCommand(program);
   registerDemoCommand(program);
   registerSetupCommand(program);

@@ -14,6 +14,10 @@
  * Draining: ACCEPT_NEW_SUBMISSIONS=false, or `synapse-orchestrator drain` (a file in the work directory,
  * so it survives a restart), or SIGUSR2: nothing new starts, what runs finishes. The daemon writes what it
  * is doing to `<work dir>/state/instance.json` at every tick (see instance-state.ts).
+ *
+ * Status server: unless STATUS_PORT is 0, the daemon listens on it before anything else (so a port taken
+ * fails the start at once, and /healthz answers "starting" while the engine is waited for) and releases it
+ * last. See src/status/.
  */
 import type { Config } from './config/config.js';
 import type { TickSummary } from './evaluation/orchestrator.js';
@@ -23,6 +27,10 @@ import { drainRequested, writeInstanceState } from './instance-state.js';
 import type { Logger } from './logging/logger.js';
 import { createRuntime, type RuntimeOptions } from './runtime.js';
 import { TickSchedule } from './tick-schedule.js';
+import { assessLoopHealth, LoopActivity, loopHealthLimits } from './status/loop-health.js';
+import { ReadinessProbe, type Readiness } from './status/readiness.js';
+import { statusUrl } from './status/address.js';
+import { startStatusServer, type StatusServer, type StatusSource } from './status/server.js';
 
 /** How long a stop waits, in all, for the tick and the writes under way (compose waits 10 s). */
 export const DEFAULT_STOP_GRACE_MS = 6_000;
@@ -30,6 +38,10 @@ export const DEFAULT_STOP_GRACE_MS = 6_000;
 export interface DaemonOptions extends RuntimeOptions {
   /** Called after each scheduled tick (the demo and tests watch progress with it). */
   onTick?: (summary: TickSummary) => void;
+  /** false: no status server whatever STATUS_PORT says (`run --once`). */
+  statusServer?: boolean;
+  /** When STATUS_PORT is taken, serve on any free port instead of failing (the interactive demo and `try`). */
+  statusServerAnyPort?: boolean;
 }
 
 type Release = () => Promise<void> | void;
@@ -40,6 +52,8 @@ export class OrchestratorDaemon {
   private drainReason: string | undefined;
   private stopped: Promise<void> | undefined;
   private lastTick: { at: number; summary: TickSummary } | undefined;
+  private statusServer: StatusServer | undefined;
+  private readonly readinessProbe: ReadinessProbe;
 
   private constructor(
     readonly config: Config,
@@ -47,7 +61,22 @@ export class OrchestratorDaemon {
     readonly orchestrator: Orchestrator,
     private readonly logger: Logger,
     private readonly options: DaemonOptions,
-  ) {}
+    private readonly loop: LoopActivity,
+  ) {
+    this.readinessProbe = new ReadinessProbe([
+      {
+        name: 'platform',
+        target: config.synapse.endpoint.repoUrl,
+        check: () =>
+          services.client.http.request({ api: 'repo', method: 'GET', path: '/userProfile', retry: false }),
+      },
+      {
+        name: 'engine',
+        target: config.engine.kind === 'docker' ? config.engine.url : config.engine.endpoint,
+        check: () => services.engine.ping(),
+      },
+    ]);
+  }
 
   /** Connects to the engine and the platform and opens the outbox; throws with what to fix. */
   static async create(
@@ -55,13 +84,86 @@ export class OrchestratorDaemon {
     logger: Logger,
     options: DaemonOptions = {},
   ): Promise<OrchestratorDaemon> {
-    const { services } = await createRuntime(config, logger, options);
-    const daemon = new OrchestratorDaemon(config, services, new Orchestrator(services), logger, options);
+    const loop = new LoopActivity();
+    const created: { daemon?: OrchestratorDaemon } = {};
+    const server = await OrchestratorDaemon.serveStatus(config, options, {
+      health: () => created.daemon?.health() ?? OrchestratorDaemon.healthOf(config, loop, undefined),
+      readiness: () =>
+        created.daemon?.readiness() ??
+        Promise.resolve({
+          ready: false,
+          reason: 'starting: connecting to the engine and the platform',
+          checks: [],
+          checkedAt: new Date().toISOString(),
+        }),
+    });
+    let services: Services;
+    try {
+      ({ services } = await createRuntime(config, logger, options));
+    } catch (error) {
+      await server?.close();
+      throw error;
+    }
+    const daemon = new OrchestratorDaemon(
+      config,
+      services,
+      new Orchestrator(services),
+      logger,
+      options,
+      loop,
+    );
+    created.daemon = daemon;
+    if (server !== undefined) {
+      daemon.statusServer = server;
+      daemon.acquired('status server', () => server.close());
+      logger.info('Status server listening', { url: server.url });
+    }
     daemon.acquired('log followers', () => {
       daemon.orchestrator.shutdown();
     });
     if (!config.intake.acceptNewSubmissions) daemon.drainReason = 'ACCEPT_NEW_SUBMISSIONS=false';
     return daemon;
+  }
+
+  /** The status server's URL as a local client reaches it, when one runs. */
+  get statusUrl(): string | undefined {
+    const server = this.statusServer;
+    if (server === undefined) return undefined;
+    return statusUrl({ port: server.port, bindAddress: this.config.statusServer.bindAddress });
+  }
+
+  /** Whether the loop ticks (GET /healthz). */
+  health(): ReturnType<StatusSource['health']> {
+    return OrchestratorDaemon.healthOf(this.config, this.loop, this.draining);
+  }
+
+  /** Whether the platform and the engine answer (GET /readyz); cached for a few seconds. */
+  readiness(): Promise<Readiness> {
+    return this.readinessProbe.check();
+  }
+
+  private static healthOf(
+    config: Config,
+    loop: LoopActivity,
+    draining: string | undefined,
+  ): ReturnType<StatusSource['health']> {
+    return {
+      ...assessLoopHealth(loop.snapshot(), loopHealthLimits(config.intake.pollIntervalSeconds), Date.now()),
+      orchestratorId: config.orchestratorId,
+      ...(draining === undefined ? {} : { draining }),
+    };
+  }
+
+  private static async serveStatus(
+    config: Config,
+    options: DaemonOptions,
+    source: StatusSource,
+  ): Promise<StatusServer | undefined> {
+    if (config.statusServer.port === 0 || options.statusServer === false) return undefined;
+    return startStatusServer(
+      { ...config.statusServer, anyPortIfTaken: options.statusServerAnyPort === true },
+      source,
+    );
   }
 
   /** Whether nothing new starts (and why), as of now. */
@@ -80,9 +182,17 @@ export class OrchestratorDaemon {
   /** One tick: start what capacity allows (unless draining), look after running jobs. */
   async runOnce(): Promise<TickSummary> {
     const draining = this.draining;
-    const summary = await this.orchestrator.runOnce({
-      startNothing: draining !== undefined || this.stopped !== undefined,
-    });
+    this.loop.tickStarted();
+    let summary: TickSummary;
+    try {
+      summary = await this.orchestrator.runOnce({
+        startNothing: draining !== undefined || this.stopped !== undefined,
+      });
+    } catch (error) {
+      this.loop.tickEnded(error);
+      throw error;
+    }
+    this.loop.tickEnded();
     this.lastTick = { at: Date.now(), summary };
     if (draining !== undefined && summary.running > 0) {
       this.logger.info('Draining; waiting for running workflows to finish', {
@@ -141,6 +251,7 @@ export class OrchestratorDaemon {
     this.stopped ??= (async () => {
       const deadline = Date.now() + graceMs;
       const left = () => Math.max(0, deadline - Date.now());
+      this.loop.stopping();
       this.orchestrator.halt();
       const tickEnded = (await this.schedule?.stop(left())) ?? true;
       await this.orchestrator.settle(left());
