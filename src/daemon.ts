@@ -27,10 +27,10 @@ import { drainRequested, writeInstanceState } from './instance-state.js';
 import type { Logger } from './logging/logger.js';
 import { createRuntime, type RuntimeOptions } from './runtime.js';
 import { TickSchedule } from './tick-schedule.js';
-import { assessLoopHealth, LoopActivity, loopHealthLimits } from './status/loop-health.js';
-import { ReadinessProbe, type Readiness } from './status/readiness.js';
+import { Metrics } from './observability/metrics.js';
 import { statusUrl } from './status/address.js';
-import { startStatusServer, type StatusServer, type StatusSource } from './status/server.js';
+import { DaemonStatus } from './status/daemon-status.js';
+import { startStatusServer, type StatusServer } from './status/server.js';
 
 /** How long a stop waits, in all, for the tick and the writes under way (compose waits 10 s). */
 export const DEFAULT_STOP_GRACE_MS = 6_000;
@@ -53,7 +53,6 @@ export class OrchestratorDaemon {
   private stopped: Promise<void> | undefined;
   private lastTick: { at: number; summary: TickSummary } | undefined;
   private statusServer: StatusServer | undefined;
-  private readonly readinessProbe: ReadinessProbe;
 
   private constructor(
     readonly config: Config,
@@ -61,22 +60,9 @@ export class OrchestratorDaemon {
     readonly orchestrator: Orchestrator,
     private readonly logger: Logger,
     private readonly options: DaemonOptions,
-    private readonly loop: LoopActivity,
-  ) {
-    this.readinessProbe = new ReadinessProbe([
-      {
-        name: 'platform',
-        target: config.synapse.endpoint.repoUrl,
-        check: () =>
-          services.client.http.request({ api: 'repo', method: 'GET', path: '/userProfile', retry: false }),
-      },
-      {
-        name: 'engine',
-        target: config.engine.kind === 'docker' ? config.engine.url : config.engine.endpoint,
-        check: () => services.engine.ping(),
-      },
-    ]);
-  }
+    /** Health, readiness, metrics and the status report, as the status server shows them. */
+    readonly status: DaemonStatus,
+  ) {}
 
   /** Connects to the engine and the platform and opens the outbox; throws with what to fix. */
   static async create(
@@ -84,22 +70,23 @@ export class OrchestratorDaemon {
     logger: Logger,
     options: DaemonOptions = {},
   ): Promise<OrchestratorDaemon> {
-    const loop = new LoopActivity();
-    const created: { daemon?: OrchestratorDaemon } = {};
-    const server = await OrchestratorDaemon.serveStatus(config, options, {
-      health: () => created.daemon?.health() ?? OrchestratorDaemon.healthOf(config, loop, undefined),
-      readiness: () =>
-        created.daemon?.readiness() ??
-        Promise.resolve({
-          ready: false,
-          reason: 'starting: connecting to the engine and the platform',
-          checks: [],
-          checkedAt: new Date().toISOString(),
-        }),
+    const serve = config.statusServer.port !== 0 && options.statusServer !== false;
+    const metrics = new Metrics({
+      queues: config.queues.map((q) => q.evaluationId),
+      // Process metrics (memory, CPU, event loop) only where something can read them.
+      processMetrics: serve,
     });
+    const status = new DaemonStatus(config, metrics);
+    // First, so a port already taken fails the start at once, and /healthz answers while the engine is awaited.
+    const server = serve
+      ? await startStatusServer(
+          { ...config.statusServer, anyPortIfTaken: options.statusServerAnyPort === true },
+          status,
+        )
+      : undefined;
     let services: Services;
     try {
-      ({ services } = await createRuntime(config, logger, options));
+      ({ services } = await createRuntime(config, logger, { ...options, metrics }));
     } catch (error) {
       await server?.close();
       throw error;
@@ -110,10 +97,17 @@ export class OrchestratorDaemon {
       new Orchestrator(services),
       logger,
       options,
-      loop,
+      status,
     );
-    created.daemon = daemon;
+    status.attach({
+      services,
+      view: daemon.orchestrator.view,
+      draining: () => daemon.draining,
+      stopping: () => daemon.stopped !== undefined,
+      lastTickAt: () => daemon.lastTick?.at,
+    });
     if (server !== undefined) {
+      // Acquired first, so released last: /healthz says "stopping" until the very end.
       daemon.statusServer = server;
       daemon.acquired('status server', () => server.close());
       logger.info('Status server listening', { url: server.url });
@@ -125,45 +119,11 @@ export class OrchestratorDaemon {
     return daemon;
   }
 
-  /** The status server's URL as a local client reaches it, when one runs. */
+  /** The status server's base URL as a local client reaches it, when one runs. */
   get statusUrl(): string | undefined {
     const server = this.statusServer;
     if (server === undefined) return undefined;
     return statusUrl({ port: server.port, bindAddress: this.config.statusServer.bindAddress });
-  }
-
-  /** Whether the loop ticks (GET /healthz). */
-  health(): ReturnType<StatusSource['health']> {
-    return OrchestratorDaemon.healthOf(this.config, this.loop, this.draining);
-  }
-
-  /** Whether the platform and the engine answer (GET /readyz); cached for a few seconds. */
-  readiness(): Promise<Readiness> {
-    return this.readinessProbe.check();
-  }
-
-  private static healthOf(
-    config: Config,
-    loop: LoopActivity,
-    draining: string | undefined,
-  ): ReturnType<StatusSource['health']> {
-    return {
-      ...assessLoopHealth(loop.snapshot(), loopHealthLimits(config.intake.pollIntervalSeconds), Date.now()),
-      orchestratorId: config.orchestratorId,
-      ...(draining === undefined ? {} : { draining }),
-    };
-  }
-
-  private static async serveStatus(
-    config: Config,
-    options: DaemonOptions,
-    source: StatusSource,
-  ): Promise<StatusServer | undefined> {
-    if (config.statusServer.port === 0 || options.statusServer === false) return undefined;
-    return startStatusServer(
-      { ...config.statusServer, anyPortIfTaken: options.statusServerAnyPort === true },
-      source,
-    );
   }
 
   /** Whether nothing new starts (and why), as of now. */
@@ -182,17 +142,21 @@ export class OrchestratorDaemon {
   /** One tick: start what capacity allows (unless draining), look after running jobs. */
   async runOnce(): Promise<TickSummary> {
     const draining = this.draining;
-    this.loop.tickStarted();
+    const { loop, counters } = this.status;
+    loop.tickStarted();
+    const endTimer = counters.tickDuration.startTimer();
     let summary: TickSummary;
     try {
       summary = await this.orchestrator.runOnce({
         startNothing: draining !== undefined || this.stopped !== undefined,
       });
     } catch (error) {
-      this.loop.tickEnded(error);
+      loop.tickEnded(error);
       throw error;
+    } finally {
+      endTimer();
     }
-    this.loop.tickEnded();
+    loop.tickEnded();
     this.lastTick = { at: Date.now(), summary };
     if (draining !== undefined && summary.running > 0) {
       this.logger.info('Draining; waiting for running workflows to finish', {
@@ -251,7 +215,7 @@ export class OrchestratorDaemon {
     this.stopped ??= (async () => {
       const deadline = Date.now() + graceMs;
       const left = () => Math.max(0, deadline - Date.now());
-      this.loop.stopping();
+      this.status.loop.stopping();
       this.orchestrator.halt();
       const tickEnded = (await this.schedule?.stop(left())) ?? true;
       await this.orchestrator.settle(left());

@@ -3,19 +3,28 @@
  *
  *   GET /healthz      200 while the loop ticks (loop-health.ts), 503 with the reason when it does not
  *   GET /readyz       200 when the platform and the engine answer (readiness.ts), 503 naming which does not
+ *   GET /metrics      Prometheus text format (observability/metrics.ts)
+ *   GET /status.json  what runs here, draining, what waits (report.ts)
+ *   GET /             the status page (page.ts)
  *
  * Every answer is built from what the daemon hands over through `StatusSource`: nothing here reads the
- * configuration's secrets, and nothing a request sends changes anything (the server is read-only).
+ * configuration's secrets, every body still goes through the redactor, and nothing a request sends
+ * changes anything (the server is read-only: other methods get 404/405).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { redactText } from '../logging/redact.js';
 import { httpUrl, type StatusServerSettings } from './address.js';
 import type { LoopHealth } from './loop-health.js';
+import { renderStatusPage } from './page.js';
 import type { Readiness } from './readiness.js';
+import type { StatusReport } from './report.js';
 
 /** What the routes show, provided by the daemon. */
 export interface StatusSource {
   health(): LoopHealth & { orchestratorId: string; draining?: string };
   readiness(): Promise<Readiness>;
+  status(): StatusReport;
+  metrics(): Promise<{ contentType: string; body: string }>;
 }
 
 export interface StatusServer {
@@ -60,6 +69,11 @@ function listenError(error: unknown, settings: StatusServerSettings): Error {
 }
 
 function registerRoutes(app: FastifyInstance, source: StatusSource): void {
+  // The last net: no body leaves with a registered secret in it.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    return typeof payload === 'string' ? redactText(payload) : payload;
+  });
   app.get('/healthz', async (_request, reply) => {
     const health = source.health();
     return reply
@@ -73,6 +87,23 @@ function registerRoutes(app: FastifyInstance, source: StatusSource): void {
       .code(readiness.ready ? 200 : 503)
       .header('cache-control', 'no-store')
       .send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await source.metrics();
+    return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body);
+  });
+  app.get('/status.json', async (_request, reply) => {
+    return reply.header('cache-control', 'no-store').send(source.status());
+  });
+  app.get('/', async (_request, reply) => {
+    const page = renderStatusPage(source.status());
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', page.contentSecurityPolicy)
+      .header('x-frame-options', 'DENY')
+      .header('referrer-policy', 'no-referrer')
+      .header('cache-control', 'no-store')
+      .send(page.html);
   });
 }
 

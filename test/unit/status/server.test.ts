@@ -2,6 +2,7 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectHost, httpUrl, statusUrl } from '../../../src/status/address.js';
+import { buildStatusReport } from '../../../src/status/report.js';
 import { startStatusServer, type StatusServer, type StatusSource } from '../../../src/status/server.js';
 
 const servers: StatusServer[] = [];
@@ -22,6 +23,30 @@ function source(healthy: boolean, ready: boolean): StatusSource {
         checks: [],
         checkedAt: new Date(0).toISOString(),
       }),
+    status: () =>
+      buildStatusReport({
+        orchestratorId: 'o1',
+        version: '0.0.0',
+        now: Date.parse('2026-01-01T10:00:00Z'),
+        health: { healthy, state: healthy ? 'idle' : 'stuck' },
+        draining: undefined,
+        stopping: false,
+        maxConcurrent: 2,
+        lastTickAt: undefined,
+        running: [
+          {
+            submissionId: '9700001',
+            evaluationId: '9600001',
+            submitter: { userId: '3000007', teamId: '3000008', alias: '</script><img src=x onerror=alert(1)>' },
+            state: 'running',
+            startedAt: Date.parse('2026-01-01T09:58:00Z'),
+            container: 'workflow_job.abc',
+          },
+        ],
+        queues: [{ evaluationId: '9600001', waiting: 3, waitingSeenAt: Date.parse('2026-01-01T09:59:58Z') }],
+        outbox: { ready: 1, held: 0 },
+      }),
+    metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4', body: 'x_total 1\n' }),
   };
 }
 
