@@ -16,6 +16,7 @@ import { EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK } from './commands/exit-codes.js
 import { registerLocalPlatformCommands } from './commands/local-platform.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSetupCommand } from './commands/setup.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerSubmitCommand } from './commands/submit.js';
 import { registerTryCommand } from './commands/try.js';
 import { registerValidateCommand } from './commands/validate.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerDrainCommand(program);
   registerHealthCommand(program);
+  registerStatusCommand(program);
   registerTryCommand(program);
   registerDemoCommand(program);
   registerSetupCommand(program);

@@ -52,7 +52,8 @@ export class Metrics {
   constructor(options: { queues?: readonly string[]; processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    const metrics = this;
+    // Read at scrape time (the gauges' `collect` has the gauge as `this`).
+    const bound = () => this.sources;
 
     this.submissionsStarted = new Counter({
       name: name('submissions_started_total'),
@@ -75,7 +76,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const [queue, count] of metrics.sources?.runningByQueue() ?? []) this.set({ queue }, count);
+        for (const [queue, count] of bound()?.runningByQueue() ?? []) this.set({ queue }, count);
       },
     });
     new Gauge({
@@ -85,7 +86,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const [queue, count] of metrics.sources?.waitingByQueue() ?? []) this.set({ queue }, count);
+        for (const [queue, count] of bound()?.waitingByQueue() ?? []) this.set({ queue }, count);
       },
     });
     new Gauge({
@@ -93,7 +94,7 @@ export class Metrics {
       help: '1 when this instance starts nothing new (draining or stopping), else 0.',
       registers,
       collect() {
-        this.set(metrics.sources?.draining() === true ? 1 : 0);
+        this.set(bound()?.draining() === true ? 1 : 0);
       },
     });
     this.tickDuration = new Histogram({
@@ -159,7 +160,7 @@ export class Metrics {
       labelNames: ['state'],
       registers,
       collect() {
-        const counts = metrics.sources?.outbox() ?? {};
+        const counts = bound()?.outbox() ?? {};
         this.set({ state: 'ready' }, counts.ready ?? 0);
         this.set({ state: 'held' }, counts.held ?? 0);
       },
@@ -221,8 +222,12 @@ export class Metrics {
 
   messageObserver(): MessageObserver {
     return {
-      sent: (kind) => this.messagesSent.inc({ kind }),
-      failed: (kind) => this.messagesFailed.inc({ kind }),
+      sent: (kind) => {
+        this.messagesSent.inc({ kind });
+      },
+      failed: (kind) => {
+        this.messagesFailed.inc({ kind });
+      },
     };
   }
 }
