@@ -52,7 +52,15 @@ export async function getJson(url: string, timeoutMs: number): Promise<StatusAns
     if (err.name === 'TimeoutError' || err.name === 'AbortError') {
       throw new Error(`no answer within ${timeoutMs} ms`, { cause: error });
     }
-    throw new Error(err.cause?.code ?? err.cause?.message ?? err.message, { cause: error });
+    const code = err.cause?.code;
+    // An errno (ECONNREFUSED, EHOSTUNREACH, …) says it best; undici's own codes less so.
+    const reason =
+      code !== undefined && /^E[A-Z]+$/.test(code)
+        ? code
+        : code === 'UND_ERR_SOCKET'
+          ? 'the connection was closed'
+          : (err.cause?.message ?? err.message);
+    throw new Error(reason, { cause: error });
   }
   const text = await response.text();
   let body: unknown = text;
