@@ -141,8 +141,9 @@ const SCRIPT = `
         cell(q.evaluationId),
         cell(q.running, 'num'),
         cell(q.waiting === null ? '—' : q.waiting, 'num'),
-        cell(q.waitingSeenAt ? ago(q.waitingSeenAt, now) : 'not listed yet', 'muted'),
-        cell(q.listingError ? 'last listing failed: ' + q.listingError : '', 'text bad', q.listingError)
+        q.listingError
+          ? cell('last listing failed: ' + q.listingError, 'text bad', q.listingError)
+          : cell(q.waitingSeenAt ? ago(q.waitingSeenAt, now) : 'not listed yet', 'muted')
       ]);
     });
     var footer = el('footer', null, [text('Read-only. Updated ' + clock(report.generatedAt) +
@@ -153,7 +154,7 @@ const SCRIPT = `
       table(['Submission', 'Queue', 'Submitter', 'State', 'Started', 'Elapsed', 'Progress', 'Container', 'Last log upload'],
         running, 'Nothing runs on this instance.'),
       el('h2', { text: 'Queues' }),
-      table(['Queue', 'Running here', 'Waiting', 'Seen', ''], queues, 'No queue configured.'),
+      table(['Queue', 'Running here', 'Waiting', 'Last listed'], queues, 'No queue configured.'),
       footer
     ]));
     root.replaceWith(content);
