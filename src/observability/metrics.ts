@@ -125,7 +125,7 @@ export class Metrics {
     });
     this.platformErrors = new Counter({
       name: name('platform_errors_total'),
-      help: 'Platform calls that failed for good (after their retries), by route template and method.',
+      help: 'Platform calls that failed for good, after their retries, without a usable answer (no answer, a timeout, 5xx, 429, a body that is not what Synapse sends), by route template and method. A 4xx answer such as 404 or 409 is an answer the caller acts on: see platform_requests_total by code.',
       labelNames: ['endpoint', 'method'],
       registers,
     });
@@ -205,8 +205,9 @@ export class Metrics {
       retry: (call) => {
         this.platformRetries.inc(labels(call));
       },
-      failed: (call) => {
-        this.platformErrors.inc(labels(call));
+      failed: (call, status) => {
+        const answered = status !== undefined && status >= 400 && status < 500 && status !== 429;
+        if (!answered) this.platformErrors.inc(labels(call));
       },
     };
   }

@@ -34,13 +34,13 @@ h2 { font-size: 16px; margin: 28px 0 8px; }
 .notice { margin-top: 14px; padding: 10px 14px; border-radius: 8px; border: 1px solid var(--line); background: var(--card); }
 .scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; background: var(--card); }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 7px 12px; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: middle; }
+th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: middle; }
 th { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; }
 tr:last-child td { border-bottom: 0; }
-td.text { max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
+td.text { max-width: 180px; overflow: hidden; text-overflow: ellipsis; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-.bar { display: inline-block; width: 80px; height: 8px; border-radius: 4px; background: var(--line); vertical-align: middle; margin-right: 6px; overflow: hidden; }
+.bar { display: inline-block; width: 56px; height: 8px; border-radius: 4px; background: var(--line); vertical-align: middle; margin-right: 6px; overflow: hidden; }
 .bar > span { display: block; height: 100%; background: var(--bar); }
 .empty { padding: 14px; color: var(--muted); }
 footer { margin-top: 24px; font-size: 13px; color: var(--muted); }
@@ -131,7 +131,7 @@ const SCRIPT = `
         cell(clock(r.startedAt), null, r.startedAt),
         cell(duration(r.elapsedSeconds), 'num'),
         progressCell(r.progress),
-        el('td', { 'class': 'text' }, [el('code', { text: r.container || '' })]),
+        el('td', { 'class': 'text', title: r.container || '' }, [el('code', { text: r.container || '' })]),
         cell(r.lastLogUploadAt ? ago(r.lastLogUploadAt, now) : 'not yet', r.lastLogUploadAt ? null : 'muted', r.lastLogUploadAt)
       ]);
       return row;

@@ -57,8 +57,11 @@ export interface HttpObserver {
   attempt(call: CallInfo, status: number | undefined, seconds: number): void;
   /** The call will be tried again. */
   retry(call: CallInfo): void;
-  /** The call failed for good (after its retries, if any). */
-  failed(call: CallInfo): void;
+  /**
+   * The call failed for good (after its retries, if any): `status` is the HTTP status of the last answer,
+   * or undefined when there was none (or it was not usable: not JSON, the wrong shape).
+   */
+  failed(call: CallInfo, status: number | undefined): void;
 }
 
 export interface SynapseHttpOptions {
@@ -287,7 +290,7 @@ export class SynapseHttp {
     try {
       return await result;
     } catch (error) {
-      this.observer?.failed(call);
+      this.observer?.failed(call, error instanceof SynapseError ? error.status : undefined);
       throw error;
     }
   }

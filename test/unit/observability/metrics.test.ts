@@ -27,7 +27,8 @@ describe('Metrics', () => {
     observer.attempt(call, 503, 0.2);
     observer.retry(call);
     observer.attempt(call, undefined, 30);
-    observer.failed(call);
+    observer.failed(call, undefined);
+    observer.failed(call, 404); // an answer the caller acts on (not found), not an error of the platform
     observer.attempt(
       { method: 'PUT', path: '/s3/bucket/3000001/abc/part?X-Amz-Signature=zz', external: true },
       200,
