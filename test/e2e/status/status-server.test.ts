@@ -3,7 +3,7 @@
  * workflows run, /healthz and /readyz answer 200, /status.json and the built CLI's `status` show both rows,
  * `health` exits 0 (reading STATUS_PORT from an env file, STATUS_BIND_ADDRESS=0.0.0.0 reached through the
  * loopback), and headless Chromium renders the status page with the rows (a hostile team name shown as
- * text) and saves the screenshot the docs show (docs/images/status-page.png). Once they finish, /metrics
+ * text) and saves a screenshot (the one docs/images/status-page.png shows, with UPDATE_DOCS_SCREENSHOT=1). Once they finish, /metrics
  * has the expected families with non-zero values; a sample is saved to test-output/metrics-sample.txt.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -186,7 +186,12 @@ describeWithDocker('status server with jobs running', () => {
         expect(dom).not.toContain('<img');
         expect(dom).not.toContain('owned</title>');
         expect(dom).toContain('data-state="running"');
-        const images = join(REPO_ROOT, 'docs', 'images');
+        // Saved with the test output; UPDATE_DOCS_SCREENSHOT=1 writes the one the docs show instead, so an
+        // ordinary run leaves the checkout as it was.
+        const images =
+          process.env.UPDATE_DOCS_SCREENSHOT === '1'
+            ? join(REPO_ROOT, 'docs', 'images')
+            : (process.env.E2E_OUTPUT_DIR ?? join(REPO_ROOT, 'test-output'));
         mkdirSync(images, { recursive: true });
         const path = join(images, 'status-page.png');
         await screenshot(chromium, `${base}/`, path);
