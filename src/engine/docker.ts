@@ -528,10 +528,11 @@ export class DockerEngine implements WorkflowEngine {
 
   async startCreated(name: string): Promise<void> {
     // Right after an engine restart, a start that the restart interrupted can leave the engine's runtime
-    // holding a task for the container ("task … already exists") while Docker still calls it created. The
-    // engine settles that by itself within seconds, so the start is tried a few times, looking in between
-    // whether the container now runs (or ran) on its own, before giving up.
-    const attempts = 4;
+    // holding a task for the container ("task … already exists") while Docker still calls it created.
+    // Seen in the chaos runs: that task is a runtime process left in its created state (the workflow never
+    // ran) and Docker does not clear it, so after a second look (the container may have come up on its
+    // own) the caller removes the container and the submission goes back to the queue.
+    const attempts = 2;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       try {
