@@ -42,6 +42,8 @@ COPY package.json ./
 COPY examples ./examples
 COPY --from=production-modules /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# `docker compose exec workflow-orchestrator synapse-orchestrator drain --wait` and the like.
+RUN ln -s /app/dist/cli.js /usr/local/bin/synapse-orchestrator
 
 # Runs as root, as SWO's image did: it talks to the host's Docker engine through the mounted socket
 # (whose group differs from host to host), and that access is root-equivalent anyway.

@@ -4,7 +4,8 @@
 #
 # The root filesystem holds: /usr/bin/node and the shared libraries `ldd` names (at the same paths), npm
 # (/usr/lib/node_modules/npm, with /usr/bin/npm and /usr/bin/npx), the static busybox as /bin/sh and its
-# applets (plus /usr/bin/env, which npm's and the packages' #! lines name), tini (Debian's static build) as
+# applets, coreutils' /usr/bin/env (the #! lines of npm, the packages and dist/cli.js name it; the last uses
+# `env -S`, which busybox's env lacks), tini (Debian's static build) as
 # /usr/bin/tini, the CA bundle of /etc/ssl/certs (NODE_EXTRA_CA_CERTS points node and npm at it, so they
 # trust what this machine trusts), /etc/passwd, /etc/group, /etc/nsswitch.conf and a writable /tmp. It is
 # imported with `docker import` (a second or two): no builder, no base image to pull.
@@ -23,6 +24,7 @@ SELF=$(readlink -f "$0")
 IMAGE=${NODE_BASE_IMAGE:-local/node-base:20}
 LABEL_KEY=org.synapse-orchestrator.recipe
 NODE=/usr/bin/node
+ENV_COMMAND=/usr/bin/env
 NPM_DIR=/usr/lib/node_modules/npm
 BUSYBOX=/bin/busybox
 TINI=/usr/bin/tini-static
@@ -36,9 +38,10 @@ make_rootfs() { # $1: target dir
   chmod 1777 "$root/tmp"
   chmod 700 "$root/root"
 
-  # Node and the libraries it links, each at the path the dynamic loader looks for it.
+  # Node, env and the libraries they link, each at the path the dynamic loader looks for it.
   cp "$NODE" "$root/usr/bin/node"
-  for lib in $(node_libraries); do
+  cp "$ENV_COMMAND" "$root/usr/bin/env"
+  for lib in $(shared_libraries); do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
@@ -51,7 +54,6 @@ make_rootfs() { # $1: target dir
   for applet in $("$BUSYBOX" --list); do
     [[ $applet == busybox || -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
   done
-  ln -s ../../bin/busybox "$root/usr/bin/env"
 
   cp "$TINI" "$root/usr/bin/tini"
 
@@ -79,8 +81,8 @@ import_rootfs() { # $1: rootfs, $2: recipe hash
 }
 # <<< recipe
 
-node_libraries() { # the absolute paths ldd prints for node, the loader included
-  LC_ALL=C ldd "$NODE" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | sort -u
+shared_libraries() { # the absolute paths ldd prints for node and env, the loader included
+  LC_ALL=C ldd "$NODE" "$ENV_COMMAND" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u
 }
 
 recipe_hash() {
@@ -88,8 +90,8 @@ recipe_hash() {
     sed -n '/^# >>> recipe$/,/^# <<< recipe$/p' "$SELF"
     "$NODE" --version
     "$NODE" "$NPM_DIR/bin/npm-cli.js" --version
-    node_libraries
-    sha256sum "$BUSYBOX" "$TINI" "$CA_BUNDLE"
+    shared_libraries
+    sha256sum "$BUSYBOX" "$TINI" "$CA_BUNDLE" "$ENV_COMMAND"
   } | sha256sum | cut -d' ' -f1
 }
 
