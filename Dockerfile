@@ -18,7 +18,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 # No install scripts: nothing the build or the runtime needs has one (package.json's allowScripts lists
 # the packages that ship one, all false); their native extras are optional.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier
 
 FROM modules AS build
 COPY tsconfig.json tsconfig.build.json ./
@@ -26,7 +26,7 @@ COPY src ./src
 RUN npm run build
 
 FROM modules AS production-modules
-RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund --no-update-notifier
 
 FROM ${BASE_IMAGE}
 # tini as PID 1: it forwards SIGTERM to node and reaps the zombies node would not.

@@ -12,7 +12,8 @@
 #
 # Rebuilt only when missing or when the recipe changed: the image carries the hash of the recipe section
 # below and of its inputs (node and npm versions, ldd's answer, the busybox, tini and CA bundle files) in
-# the org.synapse-orchestrator.recipe label, as scripts/build-engine-images.sh does.
+# the org.synapse-orchestrator.node-base.recipe label (images built on it inherit that label), as
+# scripts/build-engine-images.sh does for its images.
 #
 # Needs: a Docker engine; /usr/bin/node 20, its npm, /bin/busybox (static; Debian's busybox-static) and
 # /usr/bin/tini-static (Debian's tini, installed with apt-get when missing and this runs as root).
@@ -22,7 +23,7 @@ say() { echo "[node-base-image] $*"; }
 
 SELF=$(readlink -f "$0")
 IMAGE=${NODE_BASE_IMAGE:-local/node-base:20}
-LABEL_KEY=org.synapse-orchestrator.recipe
+LABEL_KEY=org.synapse-orchestrator.node-base.recipe
 NODE=/usr/bin/node
 ENV_COMMAND=/usr/bin/env
 NPM_DIR=/usr/lib/node_modules/npm
