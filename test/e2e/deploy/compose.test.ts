@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
+import { parse as parseDotenv } from 'dotenv';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { LABELS } from '../../../src/engine/interfaces.js';
@@ -84,12 +85,14 @@ async function waitFor<T>(
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
   intervalMs = 500,
+  context: () => Promise<string> = () => Promise.resolve(''),
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${timeoutMs / 1000} s ${await context()}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
@@ -172,6 +175,8 @@ describeWithDocker('docker-compose.yml with the image built from this checkout',
         WORKFLOW_OUTPUT_ROOT_ENTITY_ID: challenge.outputRootId,
         WORKFLOW_ENGINE_DOCKER_IMAGE: ENGINE_IMAGE,
         ACCEPT_NEW_SUBMISSIONS: 'true',
+        // The template's toil options would reach cwltool, which rejects them.
+        TOIL_CLI_OPTIONS: '',
         MAX_CONCURRENT_WORKFLOWS: '2',
       },
     });
@@ -274,7 +279,7 @@ describeWithDocker('docker-compose.yml with the image built from this checkout',
           workDir: string;
           composeProjectName: string;
           intake: { acceptNewSubmissions: boolean };
-          workflow: { toilCliOptions: string[]; pullPolicy: string };
+          workflow: { pullPolicy: string; command: string };
           statusServer: { port: number; bindAddress: string };
         };
         sources: Record<string, string>;
@@ -285,23 +290,17 @@ describeWithDocker('docker-compose.yml with the image built from this checkout',
       expect(report.config.workDir).toBe('/shared');
       expect(report.config.composeProjectName).toBe(project);
       expect(report.config.intake.acceptNewSubmissions).toBe(true);
-      expect(report.config.workflow.toilCliOptions).toEqual([
-        '--defaultMemory',
-        '100M',
-        '--retryCount',
-        '0',
-        '--defaultDisk',
-        '1G',
-      ]);
       expect(report.config.workflow.pullPolicy).toBe('never');
+      expect(report.config.workflow.command).toBe('cwltool');
       expect(report.config.statusServer).toEqual({ port: statusPort, bindAddress: '0.0.0.0' });
-      for (const name of [
-        'ACCEPT_NEW_SUBMISSIONS',
-        'EVALUATION_TEMPLATES',
-        'TOIL_CLI_OPTIONS',
-        'IMAGE_PULL_POLICY',
-      ])
-        expect(report.sources[name], name).toBe('environment');
+      // Each variable set in .env, as the process got it: from its environment, none left behind.
+      const set = Object.entries(parseDotenv(readFileSync(join(dir, '.env'))))
+        .filter(([name, value]) => name in report.sources && value.trim() !== '')
+        .map(([name]) => name);
+      expect(set).toEqual(expect.arrayContaining(['ACCEPT_NEW_SUBMISSIONS', 'EVALUATION_TEMPLATES']));
+      expect(Object.fromEntries(set.map((name) => [name, report.sources[name]]))).toEqual(
+        Object.fromEntries(set.map((name) => [name, 'environment'])),
+      );
 
       const id = await submitFile(platform, queue.evaluationId);
       const final = await waitFor(
@@ -322,6 +321,7 @@ describeWithDocker('docker-compose.yml with the image built from this checkout',
         },
         120_000,
         1_000,
+        async () => `(health log: ${JSON.stringify((await container.inspect()).State.Health?.Log ?? [])})`,
       );
       expect(health, JSON.stringify((await container.inspect()).State.Health?.Log ?? [])).toBe('healthy');
       const healthz = await fetch(`http://127.0.0.1:${statusPort}/healthz`);
