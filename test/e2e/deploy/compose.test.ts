@@ -42,8 +42,17 @@ import { fillSwoTemplate } from '../../support/swo-env.js';
 
 const SERVICE = 'workflow-orchestrator';
 const BASE_IMAGE = 'local/node-base:20';
-/** Kept between runs so that the next build reuses the layers (dependencies, compiled code). */
-const CACHE_TAG = 'local/synapse-orchestrator:e2e-cache';
+/**
+ * Tags kept between runs so that the next build reuses their layers: the image, and the last image of each
+ * stage whose work is worth keeping (the classic builder leaves those untagged, and nothing would ever
+ * remove them). A build moves the tags; what they named before is then removed, so the cache holds one
+ * build, not one per source change.
+ */
+const CACHE_TAGS = {
+  '': 'local/synapse-orchestrator:e2e-cache',
+  build: 'local/synapse-orchestrator:e2e-cache-build',
+  'production-modules': 'local/synapse-orchestrator:e2e-cache-modules',
+} as const;
 const BUILD_LOG = join(E2E_OUTPUT_DIR, 'compose-image-build.log');
 
 interface Result {
@@ -97,6 +106,42 @@ async function waitFor<T>(
   }
 }
 
+/** Builds the image from this checkout as `tag` (see CACHE_TAGS); returns the seconds it took. */
+async function buildImage(docker: Docker, tag: string): Promise<number> {
+  const idOf = (name: string) =>
+    docker
+      .getImage(name)
+      .inspect()
+      .then((info) => info.Id)
+      .catch(() => undefined);
+  const previous = await Promise.all(Object.values(CACHE_TAGS).map(idOf));
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const args = ['--build-arg', `BASE_IMAGE=${BASE_IMAGE}`, '--build-arg', `VERSION=${version}`];
+  let seconds = 0;
+  let log = '';
+  // The whole image first (every stage), then each stage again: all cached by then, it only tags them.
+  for (const [target, cacheTag] of Object.entries(CACHE_TAGS)) {
+    const tags = target === '' ? ['-t', tag, '-t', cacheTag] : ['--target', target, '-t', cacheTag];
+    const build = await run('docker', ['build', ...args, ...tags, REPO_ROOT]);
+    seconds += build.seconds;
+    log += `$ docker build ${target === '' ? '' : `--target ${target} `}(${build.seconds.toFixed(1)} s)\n${build.output}\n`;
+    writeFileSync(BUILD_LOG, log);
+    if (build.code !== 0) throw new Error(`docker build failed (log: ${BUILD_LOG}):\n${tail(build.output)}`);
+  }
+  const current = new Set(await Promise.all(Object.values(CACHE_TAGS).map(idOf)));
+  for (const id of previous) {
+    // Refused while a container or another image uses it; that is fine.
+    if (id !== undefined && !current.has(id))
+      await docker
+        .getImage(id)
+        .remove()
+        .catch(() => undefined);
+  }
+  return seconds;
+}
+
 describeWithDocker('docker-compose.yml with the image built from this checkout', () => {
   const docker = new Docker();
   // Unique per run: the compose project (so its container, network and volume), the image tag, the instance.
@@ -132,25 +177,9 @@ describeWithDocker('docker-compose.yml with the image built from this checkout',
     if (base.code !== 0) throw new Error(`building ${BASE_IMAGE} failed:\n${tail(base.output)}`);
     console.log(tail(base.output, 3));
 
-    const packageVersion = (
-      JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
-    ).version;
-    const build = await run('docker', [
-      'build',
-      '--build-arg',
-      `BASE_IMAGE=${BASE_IMAGE}`,
-      '--build-arg',
-      `VERSION=${packageVersion}`,
-      '-t',
-      image,
-      '-t',
-      CACHE_TAG,
-      REPO_ROOT,
-    ]);
-    writeFileSync(BUILD_LOG, build.output);
-    if (build.code !== 0) throw new Error(`docker build failed (log: ${BUILD_LOG}):\n${tail(build.output)}`);
+    const build = await buildImage(docker, image);
     const size = (await docker.getImage(image).inspect()).Size;
-    console.log(`built ${image} in ${build.seconds.toFixed(1)} s, ${(size / 1e6).toFixed(0)} MB`);
+    console.log(`built ${image} in ${build.toFixed(1)} s, ${(size / 1e6).toFixed(0)} MB`);
 
     // Containers reach this host at the bridge gateway; the workflows' own Synapse client is given the
     // same address (it is SYNAPSE_ENDPOINT), so the platform listens there.
@@ -220,7 +249,7 @@ describeWithDocker('docker-compose.yml with the image built from this checkout',
       .getNetwork(`${project}_default`)
       .remove()
       .catch(() => undefined);
-    // Only this run's tag: the image itself stays while CACHE_TAG names it.
+    // Only this run's tag: the image itself stays while its cache tag names it.
     await docker
       .getImage(image)
       .remove({ noprune: false })
