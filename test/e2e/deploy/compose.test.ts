@@ -277,6 +277,26 @@ describeWithDocker('docker-compose.yml with the image built from this checkout',
     if (info === undefined) throw new Error(`no ${SERVICE} container after up:\n${up.output}`);
     const container = docker.getContainer(info.Id);
 
+    // What the compose file asks of Docker: tini as PID 1, the restart policy, log rotation, the shared
+    // volume and the socket, the status port on the loopback only, the grace period.
+    const inspected = await container.inspect();
+    expect(inspected.Path).toBe('/usr/bin/tini');
+    expect(inspected.HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
+    expect(inspected.HostConfig.LogConfig).toEqual({
+      Type: 'json-file',
+      Config: { 'max-size': '10m', 'max-file': '5' },
+    });
+    expect(inspected.Mounts.map((m) => [m.Type, m.Name ?? m.Source, m.Destination])).toEqual(
+      expect.arrayContaining([
+        ['volume', `${project}_shared`, '/shared'],
+        ['bind', '/var/run/docker.sock', '/var/run/docker.sock'],
+      ]),
+    );
+    expect(inspected.HostConfig.PortBindings).toEqual({
+      [`${statusPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(statusPort) }],
+    });
+    expect((inspected.Config as { StopTimeout?: number }).StopTimeout).toBe(graceSeconds);
+
     // Its whole log, until it is removed, goes where the e2e secret scan reads.
     const logs = new PassThrough();
     let logText = '';
