@@ -18,6 +18,7 @@ import { registerSetupCommand } from './commands/setup.js';
 import { registerSubmitCommand } from './commands/submit.js';
 import { registerTryCommand } from './commands/try.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { ConfigError } from './config/config-error.js';
 import { redactText } from './logging/redact.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -58,7 +59,8 @@ try {
     process.stderr.write(
       `synapse-orchestrator: ${redactText(error instanceof Error ? error.message : String(error))}\n`,
     );
-    process.exitCode = EXIT_FAILURE;
+    // A configuration to fix exits 2 from every command, as `validate` does.
+    process.exitCode = error instanceof ConfigError ? EXIT_BAD_CONFIG : EXIT_FAILURE;
   }
 }
 // The command is done (a daemon has shut down, a demo has printed its summary): leave now rather than wait

@@ -1,22 +1,47 @@
 /** A stable identity for this host, used to derive a default ORCHESTRATOR_ID. */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 
 /**
- * The machine id when there is one (the compose file can mount the host's /etc/machine-id, which survives
- * container re-creation), else the host name.
+ * The machine id when there is one (a host, or a container given the host's /etc/machine-id), else an
+ * identity kept in the work directory (`state/host-identity`), else the host name.
+ *
+ * The work-directory copy is what keeps a container's default ORCHESTRATOR_ID stable: without a machine id
+ * the host name is the container id, which changes whenever compose re-creates the container, and an
+ * instance whose id changed would no longer recognise its own running submissions. The first start
+ * writes the host name there (so an existing installation keeps the id it had), later starts read it back.
  */
-export function readHostIdentity(): string {
-  for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
-    try {
-      const id = readFileSync(file, 'utf8').trim();
-      if (id.length > 0) return id;
-    } catch {
-      // not there: try the next source
-    }
+export function readHostIdentity(
+  workDir?: string,
+  machineIdFiles: readonly string[] = ['/etc/machine-id', '/var/lib/dbus/machine-id'],
+): string {
+  for (const file of machineIdFiles) {
+    const id = readTrimmed(file);
+    if (id !== undefined) return id;
   }
-  return hostname();
+  if (workDir === undefined) return hostname();
+  const kept = join(workDir, 'state', 'host-identity');
+  const existing = readTrimmed(kept);
+  if (existing !== undefined) return existing;
+  try {
+    mkdirSync(dirname(kept), { recursive: true });
+    writeFileSync(kept, `${hostname()}\n`, { flag: 'wx' });
+  } catch {
+    // Read-only or not yet creatable (e.g. `validate` on another machine): the host name serves this once.
+    return readTrimmed(kept) ?? hostname();
+  }
+  return readTrimmed(kept) ?? hostname();
+}
+
+function readTrimmed(file: string): string | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return text.length > 0 ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `<project>-<10 hex chars>`: stable for one host and compose project, different across hosts. */

@@ -40,7 +40,7 @@ export interface LoadOptions {
    */
   overrides?: Partial<Record<VariableName, string | null>>;
   /** Overrides the host identity behind the default ORCHESTRATOR_ID (tests). */
-  hostIdentity?: () => string;
+  hostIdentity?: (workDir: string) => string;
   /** Overrides the directory probe behind the default work directory (tests). */
   isDirectory?: (path: string) => boolean;
 }
@@ -323,7 +323,7 @@ export function synapseEndpoint(baseUrl: string): SynapseEndpoint {
 
 function assemble(
   v: ParsedVariables,
-  probes: { hostIdentity: () => string; isDirectory: (path: string) => boolean },
+  probes: { hostIdentity: (workDir: string) => string; isDirectory: (path: string) => boolean },
 ): Config {
   const engine: Config['engine'] =
     v.DOCKER_ENGINE_URL !== undefined
@@ -338,7 +338,7 @@ function assemble(
     v.ORCHESTRATOR_WORK_DIR ??
     (probes.isDirectory('/shared') ? '/shared' : join(homedir(), '.synapse-orchestrator'));
   return {
-    orchestratorId: v.ORCHESTRATOR_ID ?? defaultOrchestratorId(probes.hostIdentity(), v.COMPOSE_PROJECT_NAME),
+    orchestratorId: v.ORCHESTRATOR_ID ?? defaultOrchestratorId(probes.hostIdentity(workDir), v.COMPOSE_PROJECT_NAME),
     synapse: {
       endpoint: synapseEndpoint(v.SYNAPSE_ENDPOINT),
       username: v.SYNAPSE_USERNAME,

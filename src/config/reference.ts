@@ -2,7 +2,14 @@
  * Renders the variable registry as `.envTemplate` and as `docs/configuration.md`.
  * `npm run generate` writes both files; a unit test fails when either drifts from the registry.
  */
-import { VARIABLE_NAMES, VARIABLES, type Origin, type Section, type VariableName } from './variables.js';
+import {
+  KNOWN_FOREIGN_VARIABLES,
+  VARIABLE_NAMES,
+  VARIABLES,
+  type Origin,
+  type Section,
+  type VariableName,
+} from './variables.js';
 
 const GENERATED_NOTE =
   'Generated from src/config/variables.ts by `npm run generate`: edit that file, not this one.';
@@ -74,6 +81,22 @@ export function renderConfigurationDoc(): string {
     "- `SYNAPSE_PASSWORD`, the name in Sage's older challenge documentation, is accepted as the token with a",
     '  deprecation warning.',
     '- Problems are found at start-up, all at once, instead of one at a time in the middle of a run.',
+    '',
+    'Also good to know:',
+    '',
+    '- A name in the env file that the orchestrator does not read is reported as a warning (with the closest',
+    "  variable name, when one is close), except the names SWO's admin helpers read: " +
+      KNOWN_FOREIGN_VARIABLES.map((name) => `\`${name}\``).join(', ') +
+      '.',
+    '- Sizes (`WORKFLOW_MEMORY_LIMIT`, `MAX_LOG_BYTES`, `TEMPLATE_MAX_BYTES`) are a number of bytes or a number',
+    '  with `k`, `m`, `g` or `t`, in binary units as Docker reads them (`4g` is 4 GiB).',
+    '- Secret values are registered with the log redactor as soon as they are read (see',
+    '  [logging.md](logging.md)).',
+    '- The default `ORCHESTRATOR_ID` is derived from `/etc/machine-id` when the process can read it, else from',
+    "  the host name; in a container, that is usually the container's id, which changes whenever the",
+    '  container is re-created. Set `ORCHESTRATOR_ID` explicitly (see [operations.md](operations.md)).',
+    '- WES mode (`WES_ENDPOINT`) is accepted by the configuration but not available in this version:',
+    '  `run` refuses it and `validate` reports it.',
   ];
   for (const [section, names] of bySection()) {
     lines.push('', `## ${section}`, '', '| Variable | Default | From | What it does |', '|---|---|---|---|');

@@ -190,7 +190,7 @@ const variableSpecs = {
     section: 'Synapse account and endpoint',
     origin: 'swo',
     summary:
-      "User name written into the credentials file each workflow gets; also the user for docker.synapse.org pulls. Unset: the token's own user name.",
+      "User name written into the credentials file each workflow gets (unset: the token's own user name); also the user for docker.synapse.org pulls, which go without credentials when it is unset.",
     parse: optionalText(),
   },
   SYNAPSE_PAT: {
@@ -434,7 +434,7 @@ const variableSpecs = {
     section: 'Participant and admin notifications',
     origin: 'new',
     summary:
-      'Largest log uploaded, e.g. 10m; a longer log keeps its head and tail with a marker of what was cut (the full log stays on disk).',
+      'Largest log uploaded, e.g. 10m; a longer log keeps its head and tail with a marker of what was cut (the middle is not kept anywhere once the job directory is removed).',
     defaultText: '10m',
     parse: byteSizeWithDefault(10 * 1024 ** 2, 1024),
   },

@@ -88,6 +88,11 @@ export interface SubmissionFacts {
   finalAt?: number;
   /** Engine containers created for it (by name), with the instance that created each. */
   creations: { name: string; instanceId: string; at: number }[];
+  /**
+   * The ones of those that ran: the engine reported them started (or dying, which only a started one does).
+   * A container whose start the engine never completed (an engine restart in the middle of it) did not run.
+   */
+  runs: { name: string; instanceId: string; at: number }[];
   exits: { name: string; at: number; exitCode?: number }[];
   messages: { kind: MessageKind; recipients: string[]; at: number; subject: string }[];
   logVersions: LogVersion[];
@@ -206,6 +211,13 @@ export async function analyse(
       ...(finalAt === undefined ? {} : { finalAt }),
       creations: mine
         .filter((e) => e.action === 'create')
+        .map((e) => ({ name: e.name, instanceId: e.instanceId, at: e.time })),
+      runs: mine
+        .filter(
+          (e) =>
+            e.action === 'create' &&
+            mine.some((o) => o.containerId === e.containerId && (o.action === 'start' || o.action === 'die')),
+        )
         .map((e) => ({ name: e.name, instanceId: e.instanceId, at: e.time })),
       exits: mine
         .filter((e) => e.action === 'die')

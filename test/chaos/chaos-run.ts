@@ -237,7 +237,7 @@ export async function chaosRun(profile: Profile, seed: number): Promise<RunResul
     'faults injected': faultFigures.injected,
     kills,
     'engine restarts': engineRestart.done ? 1 : 0,
-    duplicates: facts.filter((f) => f.creations.length > 1).length,
+    duplicates: facts.filter((f) => f.runs.length > 1).length,
     lost: lostOf(facts).length,
     stuck: facts.filter((f) => f.finalAt === undefined).length,
     leftovers:

@@ -97,31 +97,42 @@ function terminalStatus({ facts }: ChaosFacts): CheckResult {
   );
 }
 
-/** One container per submission that runs, none for one that must not. */
+/**
+ * One container that ran per submission that runs, none for one that must not. A container the engine
+ * created but never started (its start cut short by an engine restart, then removed and replaced) did not
+ * run the workflow; it is counted and shown, not taken for a second run.
+ */
 function ranOnce({ facts }: ChaosFacts): CheckResult {
   const findings: Finding[] = [];
   let duplicates = 0;
   let never = 0;
+  let neverStarted = 0;
+  const list = (cs: SubmissionFacts['creations']) =>
+    cs.map((c) => `${c.name} by ${c.instanceId} at ${iso(c.at)}`).join(', ');
   for (const f of facts) {
-    const n = f.creations.length;
-    const names = f.creations.map((c) => `${c.name} by ${c.instanceId} at ${iso(c.at)}`).join(', ');
+    const n = f.runs.length;
+    neverStarted += f.creations.length - n;
     if (n > 1) {
       duplicates += 1;
-      findings.push({ submissionId: f.record.id, what: `${n} engine containers: ${names}` });
+      findings.push({ submissionId: f.record.id, what: `${n} engine containers ran: ${list(f.runs)}` });
     } else if (!f.right.runs && n > 0) {
-      findings.push({ submissionId: f.record.id, what: `cancelled before it started, yet ran: ${names}` });
+      findings.push({
+        submissionId: f.record.id,
+        what: `cancelled before it started, yet ran: ${list(f.runs)}`,
+      });
     } else if (f.right.runs && n === 0) {
       never += 1;
       findings.push({
         submissionId: f.record.id,
-        what: `no engine container was ever created; ended ${f.status ?? '?'}: ${f.failureReason ?? '-'}`,
+        what: `no engine container ever ran (created: ${list(f.creations) || 'none'}); ended ${f.status ?? '?'}: ${f.failureReason ?? '-'}`,
       });
     }
   }
   return check(
-    'no submission ran twice (engine container creations per submission)',
+    'no submission ran twice (engine containers started per submission)',
     {
       'containers created': facts.reduce((sum, f) => sum + f.creations.length, 0),
+      'created, never started (start cut short)': neverStarted,
       'submissions run twice or more': duplicates,
       'never ran': never,
     },

@@ -36,7 +36,7 @@ export function lostOf(facts: readonly SubmissionFacts[]): SubmissionFacts[] {
       f.right.runs &&
       f.finalAt !== undefined &&
       (f.status !== f.right.status || f.description !== f.right.statusDescription) &&
-      (f.creations.length === 0 || LOST_REASON.test(f.failureReason ?? '')),
+      (f.runs.length === 0 || LOST_REASON.test(f.failureReason ?? '')),
   );
 }
 
@@ -136,6 +136,7 @@ export function writeReport(
       failureReason: f.failureReason,
       steps: f.steps,
       containers: f.creations,
+      containersThatRan: f.runs,
       exits: f.exits,
       messages: f.messages.map((m) => ({ kind: m.kind, at: m.at, recipients: m.recipients })),
       logVersions: f.logVersions,

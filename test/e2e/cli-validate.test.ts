@@ -124,6 +124,23 @@ describe('synapse-orchestrator validate', () => {
     expect(result.stderr).not.toContain(token);
   });
 
+  it('run and drain exit 2 on a configuration to fix, naming the variable, as validate does', async () => {
+    const bad = envFile(
+      'run-broken.env',
+      [
+        `SYNAPSE_PAT=${token}`,
+        'EVALUATION_TEMPLATES={"9614045": "syn123"}',
+        'MAX_CONCURRENT_WORKFLOWS=ten',
+      ].join('\n'),
+    );
+    for (const command of ['run', 'drain']) {
+      const result = await runCli([command, '--env-file', bad]);
+      expect(result.status, command).toBe(2);
+      expect(result.stderr, command).toContain('MAX_CONCURRENT_WORKFLOWS = ten');
+      expect(result.stderr, command).not.toContain(token);
+    }
+  });
+
   it('names a missing --env-file', async () => {
     const result = await runCli(['validate', '--env-file', join(dir, 'nope.env')]);
     expect(result.status).toBe(2);

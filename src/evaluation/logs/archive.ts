@@ -50,8 +50,7 @@ export function truncationMarker(cutBytes: number, logBytes: number, maxBytes: n
   return (
     `----- ${formatSize(cutBytes)} (${cutBytes.toLocaleString('en-US')} bytes) of the log left out here: ` +
     `the log is ${formatSize(logBytes)}, more than the upload limit of ${formatSize(maxBytes)} ` +
-    `(MAX_LOG_BYTES), so only its beginning and its end are shown. ` +
-    `The challenge organizers have the whole log. -----\n`
+    `(MAX_LOG_BYTES), so only its beginning and its end are kept. -----\n`
   );
 }
 

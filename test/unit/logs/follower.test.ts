@@ -57,7 +57,14 @@ function capture() {
  */
 function scriptedEngine(
   lines: LogLine[],
-  options: { ends?: boolean; failAfter?: number; liveStreamEndsAfter?: number; keptFrom?: number } = {},
+  options: {
+    ends?: boolean;
+    failAfter?: number;
+    liveStreamEndsAfter?: number;
+    keptFrom?: number;
+    /** The live stream leaves out the lines from index [0] up to (not including) index [1]. */
+    liveStreamSkips?: [number, number];
+  } = {},
 ) {
   const calls: { follow: boolean; since: string | undefined }[] = [];
   const engine = {
@@ -66,6 +73,11 @@ function scriptedEngine(
       let wanted = lines.filter((l) => since === undefined || l.timestamp > since);
       if (follow && options.liveStreamEndsAfter !== undefined) {
         wanted = wanted.slice(0, options.liveStreamEndsAfter);
+      }
+      const skips = options.liveStreamSkips;
+      if (follow && skips !== undefined) {
+        const skipped = new Set(lines.slice(skips[0], skips[1]));
+        wanted = wanted.filter((l) => !skipped.has(l));
       }
       // Docker's rotation removed the lines before keptFrom by the time of a plain read.
       const keptFrom = lines[options.keptFrom ?? 0]?.timestamp ?? '';
@@ -185,10 +197,11 @@ describe('LogFollower', () => {
     const follower = LogFollower.start(engine, 'workflow_job.1', path, capture().logger);
     await follower.done;
     expect(follower.result).toBe('ended');
-    // Then one plain read after the last line, which finds nothing more.
+    // Then one plain read after the last line, which finds nothing more, and one that counts what Docker has.
     expect(calls).toEqual([
       { follow: true, since: undefined },
       { follow: false, since: nanosecondBefore(ts(499)) },
+      { follow: false, since: undefined },
     ]);
     expect(follower.linesRecovered).toBe(0);
     expect(fileLines(path)).toEqual(lines.map((l) => formatLogLine(l).slice(0, -1)));
@@ -232,14 +245,46 @@ describe('LogFollower', () => {
     const follower = LogFollower.start(engine, 'workflow_job.1', path, capture().logger);
     await follower.done;
     // The plain read starts at the last line written, to see that Docker still has it.
+    // Then one plain read of everything it covered, to count what Docker holds.
     expect(calls).toEqual([
       { follow: true, since: undefined },
       { follow: false, since: nanosecondBefore(ts(29)) },
+      { follow: false, since: undefined },
     ]);
     expect(fileLines(path)).toEqual(lines.map((l) => formatLogLine(l).slice(0, -1)));
     expect(follower.linesRecovered).toBe(20);
     expect(follower.linesLost).toBe(false);
     expect(follower.result).toBe('ended');
+  });
+
+  it('writes its part again from a plain read when the live stream skipped lines in the middle', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'workflow.log');
+    const lines = Array.from({ length: 3000 }, (_, i) => line(i));
+    // A first follower wrote the first 1000 lines; this one continues after them.
+    writeFileSync(path, lines.slice(0, 1000).map(formatLogLine).join(''));
+    const log = capture();
+    const { engine, calls } = scriptedEngine(lines, { liveStreamSkips: [1700, 2100] });
+    const follower = LogFollower.start(engine, 'workflow_job.1', path, log.logger);
+    await follower.done;
+    expect(fileLines(path)).toEqual(lines.map((l) => formatLogLine(l).slice(0, -1)));
+    expect(follower.result).toBe('ended');
+    expect(follower.linesRecovered).toBe(400);
+    expect(follower.fileSize).toBe(readFileSync(path).length);
+    expect(calls.filter((c) => !c.follow).map((c) => c.since)).toContain(ts(999));
+    expect(log.text()).toContain('the live output stream skipped lines');
+  });
+
+  it('leaves the file alone when the live stream missed nothing', async () => {
+    const path = join(tempDir(), 'workflow.log');
+    const lines = Array.from({ length: 200 }, (_, i) => line(i));
+    const log = capture();
+    const { engine } = scriptedEngine(lines);
+    const follower = LogFollower.start(engine, 'workflow_job.1', path, log.logger);
+    await follower.done;
+    expect(fileLines(path)).toEqual(lines.map((l) => formatLogLine(l).slice(0, -1)));
+    expect(follower.linesRecovered).toBe(0);
+    expect(log.text()).not.toContain('skipped lines');
   });
 
   it('marks the gap when Docker no longer has the last line written, with a warning', async () => {
