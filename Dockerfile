@@ -42,7 +42,7 @@ COPY package.json ./
 COPY examples ./examples
 COPY --from=production-modules /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-# `docker compose exec workflow-orchestrator synapse-orchestrator drain --wait` and the like.
+# `synapse-orchestrator` on PATH: `docker compose exec workflow-orchestrator synapse-orchestrator status`.
 RUN ln -s /app/dist/cli.js /usr/local/bin/synapse-orchestrator
 
 # Runs as root, as SWO's image did: it talks to the host's Docker engine through the mounted socket
@@ -51,8 +51,9 @@ EXPOSE 8484
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
   CMD ["node", "/app/dist/cli.js", "health"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli.js"]
-CMD ["run"]
+# Any command runs under tini too: `docker compose run --rm workflow-orchestrator synapse-orchestrator validate`.
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "/app/dist/cli.js", "run"]
 
 # Last, so that a new revision or date only changes this step. VERSION, REVISION and CREATED are empty
 # unless given: --build-arg VERSION="$(node -p "require('./package.json').version")" --build-arg REVISION="$(git rev-parse HEAD)".

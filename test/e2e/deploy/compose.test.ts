@@ -310,12 +310,27 @@ describeWithDocker('docker-compose.yml with the image built from this checkout',
     );
 
     try {
-      // Every variable of .env reached the process, as the orchestrator itself reads them.
+      // A one-off command in a new container of the service, as the docs show it (and under tini too).
+      const oneOff = await compose(
+        'run',
+        '--rm',
+        '-T',
+        SERVICE,
+        'synapse-orchestrator',
+        'validate',
+        '--offline',
+      );
+      record(
+        'docker-compose run --rm -T workflow-orchestrator synapse-orchestrator validate --offline',
+        oneOff.output,
+      );
+      expect(oneOff.code, oneOff.output).toBe(0);
+
+      // Every variable of .env reached the daemon, as the orchestrator itself reads them.
       const validate = await run('docker', [
         'exec',
         info.Id,
-        'node',
-        '/app/dist/cli.js',
+        'synapse-orchestrator',
         'validate',
         '--offline',
         '--json',
