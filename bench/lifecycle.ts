@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       ORCHESTRATOR_WORK_DIR: mkdtempSync(join(tmpdir(), 'bench-work-')),
       ORCHESTRATOR_ID: `bench-${process.pid}`,
       POLL_INTERVAL_SECONDS: String(POLL_SECONDS),
+      STATUS_PORT: '0', // several benchmarks may run at once; none is about the status server
     },
   });
   const silent = new Writable({

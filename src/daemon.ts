@@ -14,6 +14,10 @@
  * Draining: ACCEPT_NEW_SUBMISSIONS=false, or `synapse-orchestrator drain` (a file in the work directory,
  * so it survives a restart), or SIGUSR2: nothing new starts, what runs finishes. The daemon writes what it
  * is doing to `<work dir>/state/instance.json` at every tick (see instance-state.ts).
+ *
+ * Status server: unless STATUS_PORT is 0, the daemon listens on it before anything else (so a port taken
+ * fails the start at once, and /healthz answers "starting" while the engine is waited for) and releases it
+ * last. See src/status/.
  */
 import type { Config } from './config/config.js';
 import type { TickSummary } from './evaluation/orchestrator.js';
@@ -23,6 +27,10 @@ import { drainRequested, writeInstanceState } from './instance-state.js';
 import type { Logger } from './logging/logger.js';
 import { createRuntime, type RuntimeOptions } from './runtime.js';
 import { TickSchedule } from './tick-schedule.js';
+import { Metrics } from './observability/metrics.js';
+import { statusUrl } from './status/address.js';
+import { DaemonStatus } from './status/daemon-status.js';
+import { startStatusServer, type StatusServer } from './status/server.js';
 
 /** How long a stop waits, in all, for the tick and the writes under way (compose waits 10 s). */
 export const DEFAULT_STOP_GRACE_MS = 6_000;
@@ -30,6 +38,10 @@ export const DEFAULT_STOP_GRACE_MS = 6_000;
 export interface DaemonOptions extends RuntimeOptions {
   /** Called after each scheduled tick (the demo and tests watch progress with it). */
   onTick?: (summary: TickSummary) => void;
+  /** false: no status server whatever STATUS_PORT says (`run --once`). */
+  statusServer?: boolean;
+  /** When STATUS_PORT is taken, serve on any free port instead of failing (the interactive demo and `try`). */
+  statusServerAnyPort?: boolean;
 }
 
 type Release = () => Promise<void> | void;
@@ -40,6 +52,7 @@ export class OrchestratorDaemon {
   private drainReason: string | undefined;
   private stopped: Promise<void> | undefined;
   private lastTick: { at: number; summary: TickSummary } | undefined;
+  private statusServer: StatusServer | undefined;
 
   private constructor(
     readonly config: Config,
@@ -47,6 +60,8 @@ export class OrchestratorDaemon {
     readonly orchestrator: Orchestrator,
     private readonly logger: Logger,
     private readonly options: DaemonOptions,
+    /** Health, readiness, metrics and the status report, as the status server shows them. */
+    readonly status: DaemonStatus,
   ) {}
 
   /** Connects to the engine and the platform and opens the outbox; throws with what to fix. */
@@ -55,13 +70,60 @@ export class OrchestratorDaemon {
     logger: Logger,
     options: DaemonOptions = {},
   ): Promise<OrchestratorDaemon> {
-    const { services } = await createRuntime(config, logger, options);
-    const daemon = new OrchestratorDaemon(config, services, new Orchestrator(services), logger, options);
+    const serve = config.statusServer.port !== 0 && options.statusServer !== false;
+    const metrics = new Metrics({
+      queues: config.queues.map((q) => q.evaluationId),
+      // Process metrics (memory, CPU, event loop) only where something can read them.
+      processMetrics: serve,
+    });
+    const status = new DaemonStatus(config, metrics);
+    // First, so a port already taken fails the start at once, and /healthz answers while the engine is awaited.
+    const server = serve
+      ? await startStatusServer(
+          { ...config.statusServer, anyPortIfTaken: options.statusServerAnyPort === true },
+          status,
+        )
+      : undefined;
+    let services: Services;
+    try {
+      ({ services } = await createRuntime(config, logger, { ...options, metrics }));
+    } catch (error) {
+      await server?.close();
+      throw error;
+    }
+    const daemon = new OrchestratorDaemon(
+      config,
+      services,
+      new Orchestrator(services),
+      logger,
+      options,
+      status,
+    );
+    status.attach({
+      services,
+      view: daemon.orchestrator.view,
+      draining: () => daemon.draining,
+      stopping: () => daemon.stopped !== undefined,
+      lastTickAt: () => daemon.lastTick?.at,
+    });
+    if (server !== undefined) {
+      // Acquired first, so released last: /healthz says "stopping" until the very end.
+      daemon.statusServer = server;
+      daemon.acquired('status server', () => server.close());
+      logger.info('Status server listening', { url: server.url });
+    }
     daemon.acquired('log followers', () => {
       daemon.orchestrator.shutdown();
     });
     if (!config.intake.acceptNewSubmissions) daemon.drainReason = 'ACCEPT_NEW_SUBMISSIONS=false';
     return daemon;
+  }
+
+  /** The status server's base URL as a local client reaches it, when one runs. */
+  get statusUrl(): string | undefined {
+    const server = this.statusServer;
+    if (server === undefined) return undefined;
+    return statusUrl({ port: server.port, bindAddress: this.config.statusServer.bindAddress });
   }
 
   /** Whether nothing new starts (and why), as of now. */
@@ -80,9 +142,21 @@ export class OrchestratorDaemon {
   /** One tick: start what capacity allows (unless draining), look after running jobs. */
   async runOnce(): Promise<TickSummary> {
     const draining = this.draining;
-    const summary = await this.orchestrator.runOnce({
-      startNothing: draining !== undefined || this.stopped !== undefined,
-    });
+    const { loop, counters } = this.status;
+    loop.tickStarted();
+    const endTimer = counters.tickDuration.startTimer();
+    let summary: TickSummary;
+    try {
+      summary = await this.orchestrator.runOnce({
+        startNothing: draining !== undefined || this.stopped !== undefined,
+      });
+    } catch (error) {
+      loop.tickEnded(error);
+      throw error;
+    } finally {
+      endTimer();
+    }
+    loop.tickEnded();
     this.lastTick = { at: Date.now(), summary };
     if (draining !== undefined && summary.running > 0) {
       this.logger.info('Draining; waiting for running workflows to finish', {
@@ -141,6 +215,7 @@ export class OrchestratorDaemon {
     this.stopped ??= (async () => {
       const deadline = Date.now() + graceMs;
       const left = () => Math.max(0, deadline - Date.now());
+      this.status.loop.stopping();
       this.orchestrator.halt();
       const tickEnded = (await this.schedule?.stop(left())) ?? true;
       await this.orchestrator.settle(left());

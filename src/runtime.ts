@@ -18,6 +18,7 @@ import { isRunningHere, jobOf } from './evaluation/transitions.js';
 import { Outbox } from './outbox/outbox.js';
 import { OutboxSender } from './outbox/sender.js';
 import type { Logger } from './logging/logger.js';
+import { Metrics } from './observability/metrics.js';
 import { SynapseClient, type SynapseClientOptions } from './synapse/client.js';
 import type { UserProfile } from './synapse/types.js';
 import { TemplateCache } from './templates/index.js';
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   now?: () => number;
   /** How long to wait for an engine that does not answer at start (default 60 s). */
   engineWaitMs?: number;
+  /** The daemon's metrics (default: a registry of its own, without process metrics). */
+  metrics?: Metrics;
 }
 
 /** How long a start waits for a Docker engine that does not answer yet (restarting, still booting). */
@@ -78,7 +81,12 @@ export async function createRuntime(
   }
   const token = config.synapse.authToken;
   if (token === undefined) throw new Error('SYNAPSE_PAT is not set.');
+  // A registry per daemon: several daemons in one process (tests) keep their counts apart.
+  const metrics =
+    options.metrics ??
+    new Metrics({ queues: config.queues.map((q) => q.evaluationId), processMetrics: false });
   const client = new SynapseClient({
+    observer: metrics.platformObserver(),
     endpoint: config.synapse.endpoint,
     token,
     logger,
@@ -105,6 +113,7 @@ export async function createRuntime(
         : { dockerConfigPath: config.registries.dockerConfigFile }),
     }),
     logger,
+    observer: metrics.imageObserver(),
   });
   await waitForEngine(engine, logger, options.engineWaitMs ?? ENGINE_WAIT_MS);
 
@@ -151,11 +160,13 @@ export async function createRuntime(
       writtenAtOf: (status) => readNumber(status, ANNOTATIONS.workflowLastUpdated),
       logger,
       retry: client.http.policy,
+      observer: metrics.messageObserver(),
       ...(options.now === undefined ? {} : { now: options.now }),
     }),
     jobRoot: await resolveJobRoot(config, (name) => engine.volumeMountpoint(name)),
     stage,
     logger,
+    metrics,
     userName: async () => (await profile()).userName,
     now: options.now ?? Date.now,
     stopGraceSeconds: options.stopGraceSeconds ?? 60,

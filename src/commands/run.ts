@@ -22,7 +22,8 @@ async function run(envFile: string | undefined, options: RunOptions): Promise<vo
   const { config, warnings } = loadConfig({ envFile, envFileMustExist: envFile !== undefined });
   const logger = createLogger({ level: config.logging.level, format: config.logging.format });
   for (const warning of warnings) logger.warn(warning.message, { variable: warning.variable });
-  const daemon = await OrchestratorDaemon.create(config, logger);
+  // `--once` is not a service: it serves no status (and cannot collide with the daemon's port).
+  const daemon = await OrchestratorDaemon.create(config, logger, { statusServer: options.once !== true });
   logger.info('Configuration loaded', {
     orchestratorId: config.orchestratorId,
     queues: config.queues.map((q) => q.evaluationId),

@@ -58,6 +58,15 @@ export interface DockerEngineOptions {
   logger: Logger;
   /** For tests: a ready client (otherwise one is made from url and certPath). */
   docker?: Dockerode;
+  observer?: ImageObserver;
+}
+
+/** What happened when a job needed its engine image. */
+export type ImageResult = 'pulled' | 'failed' | 'already_present' | 'not_allowed';
+
+/** Told what became of each image a job needed (the daemon's metrics). */
+export interface ImageObserver {
+  image(result: ImageResult, pullSeconds?: number): void;
 }
 
 const DEFAULT_PULL: PullRetry = { attempts: 5, firstDelayMs: 2_000, maxDelayMs: 30_000 };
@@ -229,19 +238,36 @@ export class DockerEngine implements WorkflowEngine {
   }
 
   async ensureImage(image: string): Promise<void> {
+    const observer = this.options.observer;
     const policy = this.options.pullPolicy;
     if (policy === 'always' && !isPinned(image)) {
-      await this.pullShared(image);
+      await this.observedPull(image);
       return;
     }
-    if (await this.imagePresent(image)) return;
+    if (await this.imagePresent(image)) {
+      observer?.image('already_present');
+      return;
+    }
     if (policy === 'never') {
+      observer?.image('not_allowed');
       throw new ImagePullError(
         image,
         `Image ${image} is not on the Docker engine, and the pull policy 'never' forbids pulling it`,
       );
     }
-    await this.pullShared(image);
+    await this.observedPull(image);
+  }
+
+  /** A pull (shared with other jobs on the same image), its result told to the observer. */
+  private async observedPull(image: string): Promise<void> {
+    const began = Date.now();
+    try {
+      await this.pullShared(image);
+    } catch (error) {
+      this.options.observer?.image('failed', (Date.now() - began) / 1000);
+      throw error;
+    }
+    this.options.observer?.image('pulled', (Date.now() - began) / 1000);
   }
 
   private async imagePresent(image: string): Promise<boolean> {

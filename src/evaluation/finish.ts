@@ -150,7 +150,7 @@ export async function finishSubmission(
         .markFinalizing()
         .catch(() => undefined); // no directory: nothing can mistake this ending for someone else's
     }
-    const result = await finalize(ctx, submission.id, jobName, {
+    const result = await finalize(ctx, submission, jobName, {
       status: finalStatus,
       description: statusDescription(outcome),
       reason,

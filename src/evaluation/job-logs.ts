@@ -88,13 +88,24 @@ export async function uploadJobLog(
   jobName: string,
   folderId: string,
 ): Promise<{ truncated: boolean } | undefined> {
-  return uploadLog(ctx.client, {
-    logPath: logPathOf(ctx, jobName),
-    workDir: JobDirectory.of(ctx.jobRoot, jobName).localPath,
-    submissionId,
-    folderId,
-    maxBytes: ctx.config.logs.maxBytes,
-  });
+  let uploaded;
+  try {
+    uploaded = await uploadLog(ctx.client, {
+      logPath: logPathOf(ctx, jobName),
+      workDir: JobDirectory.of(ctx.jobRoot, jobName).localPath,
+      submissionId,
+      folderId,
+      maxBytes: ctx.config.logs.maxBytes,
+    });
+  } catch (error) {
+    ctx.metrics.logUploads.inc({ result: 'failed' });
+    throw error;
+  }
+  if (uploaded !== undefined) {
+    ctx.metrics.logUploads.inc({ result: 'uploaded' });
+    ctx.metrics.logUploadBytes.inc(uploaded.uploadedBytes);
+  }
+  return uploaded;
 }
 
 /** Where logs that could not be uploaded are kept, under the work directory. */

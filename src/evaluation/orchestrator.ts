@@ -23,6 +23,7 @@ import type { Services } from './services.js';
 import { watchOtherInstances } from './silent-instances.js';
 import { cancelWaiting, startSubmission, type TemplateForQueue } from './start.js';
 import { refuseWaiting } from './transitions.js';
+import { WorkView } from './work-view.js';
 
 export interface TickSummary {
   started: number;
@@ -75,6 +76,8 @@ export class Orchestrator {
   private readonly updateLimit = pLimit(PARALLEL_UPDATES);
   /** What this process knows of each job it runs. */
   readonly jobs: JobTable;
+  /** What it runs and what waits, for the status endpoints (filled in by each tick). */
+  readonly view: WorkView;
   /** Waiting submissions being started, cancelled or refused (by id), maybe from an earlier tick. */
   private readonly intake = new Map<string, Promise<void>>();
   /** How many of those are starts (each may become a container: counted against the capacity). */
@@ -84,6 +87,10 @@ export class Orchestrator {
 
   constructor(private readonly ctx: Services) {
     this.jobs = new JobTable(ctx.now);
+    this.view = new WorkView(
+      ctx.config.queues.map((q) => q.evaluationId),
+      ctx.now,
+    );
   }
 
   async runOnce(options: TickOptions = {}): Promise<TickSummary> {
@@ -212,7 +219,13 @@ export class Orchestrator {
             if (this.halted) return; // stopping: it waits for the next start (or another instance)
             const template = await templateFor(bundle.submission.evaluationId);
             if (template === undefined || this.isHalted()) return; // template unreachable this tick: stays waiting
-            const result = await this.guard(bundle, () => startSubmission(ctx, this.jobs, bundle, template));
+            this.view.starting(bundle);
+            let result;
+            try {
+              result = await this.guard(bundle, () => startSubmission(ctx, this.jobs, bundle, template));
+            } finally {
+              this.view.startEnded(bundle.submission.id, result === 'started');
+            }
             if (result === 'started') summary.started++;
             if (result === 'failed') summary.finished++;
           },
@@ -237,8 +250,10 @@ export class Orchestrator {
           duplicates,
         });
       }
+      this.view.sawWaiting(queue.evaluationId, items.length);
       return items;
     } catch (error) {
+      this.view.listingFailed(queue.evaluationId, (error as Error).message);
       this.ctx.logger.error('Could not read the evaluation queue; trying again next tick', {
         evaluationId: queue.evaluationId,
         error: (error as Error).message,
@@ -293,6 +308,20 @@ export class Orchestrator {
       (b) => readString(b.submissionStatus, ANNOTATIONS.orchestratorId) === ctx.config.orchestratorId,
     );
     watchOtherInstances(ctx, all);
+    ctx.config.queues.forEach((queue, index) => {
+      if (running[index] === undefined) return; // not listed this tick: what was known stays
+      this.view.sawRunning(
+        queue.evaluationId,
+        ours.filter((b) => {
+          const job = readString(b.submissionStatus, ANNOTATIONS.workflowJobId);
+          return (
+            b.submission.evaluationId === queue.evaluationId &&
+            !(job !== undefined && this.jobs.hasEnded(job))
+          );
+        }),
+        (job) => this.jobs.isBusy(job),
+      );
+    });
 
     const updates: Promise<void>[] = [];
     for (const bundle of ours) {
@@ -310,6 +339,7 @@ export class Orchestrator {
           if (result === 'finished') summary.finished++;
           if (result === 'running') summary.running++;
           if (result === 'requeued') summary.requeued++;
+          if (result === 'finished' || result === 'requeued') this.view.ended(bundle.submission.id);
         });
       updates.push(record === undefined ? work() : this.jobs.track(record, work));
     }

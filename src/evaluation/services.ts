@@ -5,6 +5,7 @@
 import type { Config } from '../config/config.js';
 import type { WorkflowEngine } from '../engine/interfaces.js';
 import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { OutboxSender } from '../outbox/sender.js';
 import type { SynapseClient } from '../synapse/client.js';
@@ -29,6 +30,8 @@ export interface Services {
   jobRoot: JobRoot;
   stage: StageStatuses;
   logger: Logger;
+  /** This daemon's metrics (GET /metrics). */
+  metrics: Metrics;
   /** The orchestrator's own user name (for the credentials file when SYNAPSE_USERNAME is unset). */
   userName: () => Promise<string>;
   now: () => number;

@@ -149,6 +149,7 @@ async function launch(
     });
     // From here on a missing container means it disappeared, not that it never was (monitor.ts).
     await directory.markLaunched();
+    svc.metrics.submissionsStarted.inc({ queue: evaluationId });
     log.info('Started workflow', { job: jobName, image, template: template.template.entityId });
   } catch (error) {
     if (!(error instanceof LaunchFailure) && !(await engineAnswers(svc))) {

@@ -78,6 +78,19 @@ export function cancelBeforeStart(
   );
 }
 
+/** Counts a final status written (the metrics), once it landed. */
+async function counted(
+  svc: Services,
+  evaluationId: string,
+  write: Promise<UpdateResult>,
+): Promise<UpdateResult> {
+  const result = await write;
+  if (result.applied) {
+    svc.metrics.submissionsFinished.inc({ queue: evaluationId, status: result.status.status });
+  }
+  return result;
+}
+
 /** A waiting submission that must not run (again): INVALID with the reason, without running anything. */
 export function refuseWaiting(
   svc: Services,
@@ -86,23 +99,27 @@ export function refuseWaiting(
   reason: string,
   now = svc.now(),
 ): Promise<UpdateResult> {
-  return svc.client.evaluations.updateStatus(
-    bundle.submission.id,
-    {
-      status: svc.stage.failed,
-      canCancel: false,
-      set: [
-        stringAnnotation(ANNOTATIONS.statusDescription, description),
-        stringAnnotation(ANNOTATIONS.failureReason, reason, !svc.config.results.shareImmediately),
-        longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
-      ],
-    },
-    {
-      current: bundle.submissionStatus,
-      precondition: (status) => status.status === svc.stage.waiting,
-      landed: (status) =>
-        status.status === svc.stage.failed && readNumber(status, ANNOTATIONS.workflowLastUpdated) === now,
-    },
+  return counted(
+    svc,
+    bundle.submission.evaluationId,
+    svc.client.evaluations.updateStatus(
+      bundle.submission.id,
+      {
+        status: svc.stage.failed,
+        canCancel: false,
+        set: [
+          stringAnnotation(ANNOTATIONS.statusDescription, description),
+          stringAnnotation(ANNOTATIONS.failureReason, reason, !svc.config.results.shareImmediately),
+          longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
+        ],
+      },
+      {
+        current: bundle.submissionStatus,
+        precondition: (status) => status.status === svc.stage.waiting,
+        landed: (status) =>
+          status.status === svc.stage.failed && readNumber(status, ANNOTATIONS.workflowLastUpdated) === now,
+      },
+    ),
   );
 }
 
@@ -173,49 +190,53 @@ export interface FinalStatus {
 /** The end: the final status of this job's run, written once and only by this job. */
 export function finalize(
   svc: Services,
-  submissionId: string,
+  submission: { id: string; evaluationId: string },
   jobName: string | undefined,
   final: FinalStatus,
 ): Promise<UpdateResult> {
   const now = svc.now();
   const shared = svc.config.results.shareImmediately;
-  return svc.client.evaluations.updateStatus(
-    submissionId,
-    {
-      status: final.status,
-      canCancel: false,
-      set: [
-        stringAnnotation(ANNOTATIONS.statusDescription, final.description),
-        ...(final.logFolderId === undefined
-          ? []
-          : [stringAnnotation(ANNOTATIONS.submissionFolder, final.logFolderId)]),
-        longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
-        // With locked results the reason stays private: it may say more than the participant should see.
-        ...(final.reason === undefined
-          ? []
-          : [stringAnnotation(ANNOTATIONS.failureReason, final.reason, !shared)]),
-        ...(final.progress === undefined ? [] : [doubleAnnotation(ANNOTATIONS.progress, final.progress)]),
-        ...(final.logUploaded ? [longAnnotation(ANNOTATIONS.lastLogUpload, now, true)] : []),
-        ...(final.logTruncated ? [stringAnnotation(ANNOTATIONS.logFileSizeExceeded, 'true', true)] : []),
-        ...(final.notified === undefined
-          ? []
-          : [stringAnnotation(ANNOTATIONS.submitterNotified, final.notified, true)]),
-      ],
-      remove: final.reason === undefined ? [ANNOTATIONS.failureReason] : [],
-    },
-    {
-      // Someone (an admin re-queuing it, the workflow itself, another tool) changed it meanwhile: theirs stands.
-      precondition: (status) =>
-        final.statusSetByOthers === true
-          ? status.status === final.status &&
-            jobOf(status) === jobName &&
-            readString(status, ANNOTATIONS.orchestratorId) === svc.config.orchestratorId
-          : isRunningHere(svc, status, jobName),
-      landed: (status) =>
-        status.status === final.status &&
-        (jobName === undefined || jobOf(status) === jobName) &&
-        readNumber(status, ANNOTATIONS.workflowLastUpdated) === now,
-    },
+  return counted(
+    svc,
+    submission.evaluationId,
+    svc.client.evaluations.updateStatus(
+      submission.id,
+      {
+        status: final.status,
+        canCancel: false,
+        set: [
+          stringAnnotation(ANNOTATIONS.statusDescription, final.description),
+          ...(final.logFolderId === undefined
+            ? []
+            : [stringAnnotation(ANNOTATIONS.submissionFolder, final.logFolderId)]),
+          longAnnotation(ANNOTATIONS.workflowLastUpdated, now),
+          // With locked results the reason stays private: it may say more than the participant should see.
+          ...(final.reason === undefined
+            ? []
+            : [stringAnnotation(ANNOTATIONS.failureReason, final.reason, !shared)]),
+          ...(final.progress === undefined ? [] : [doubleAnnotation(ANNOTATIONS.progress, final.progress)]),
+          ...(final.logUploaded ? [longAnnotation(ANNOTATIONS.lastLogUpload, now, true)] : []),
+          ...(final.logTruncated ? [stringAnnotation(ANNOTATIONS.logFileSizeExceeded, 'true', true)] : []),
+          ...(final.notified === undefined
+            ? []
+            : [stringAnnotation(ANNOTATIONS.submitterNotified, final.notified, true)]),
+        ],
+        remove: final.reason === undefined ? [ANNOTATIONS.failureReason] : [],
+      },
+      {
+        // Someone (an admin re-queuing it, the workflow itself, another tool) changed it meanwhile: theirs stands.
+        precondition: (status) =>
+          final.statusSetByOthers === true
+            ? status.status === final.status &&
+              jobOf(status) === jobName &&
+              readString(status, ANNOTATIONS.orchestratorId) === svc.config.orchestratorId
+            : isRunningHere(svc, status, jobName),
+        landed: (status) =>
+          status.status === final.status &&
+          (jobName === undefined || jobOf(status) === jobName) &&
+          readNumber(status, ANNOTATIONS.workflowLastUpdated) === now,
+      },
+    ),
   );
 }
 

@@ -252,6 +252,9 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       envFile: join(dir, 'no-env-file'),
       overrides: DEMO_SETTINGS,
     });
+    const page = orchestrator.daemon.statusUrl;
+    if (page !== undefined)
+      out.write(`Status page of the orchestrator: ${page}/ (status: ${page}/status.json)\n\n`);
 
     const rows: (BoardRow & { plan: Planned })[] = [];
     for (const plan of PLAN) {

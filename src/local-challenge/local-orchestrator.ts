@@ -71,7 +71,8 @@ export async function startLocalOrchestrator(options: LocalOrchestratorOptions):
   const config = localConfig(options);
   const logStream = createWriteStream(options.logFile, { flags: 'a' });
   const logger = createLogger({ level: config.logging.level, format: 'json', stream: logStream });
-  const daemon = await OrchestratorDaemon.create(config, logger);
+  // Interactive: a status port already taken (a daemon on this machine) is no reason to fail; any free one does.
+  const daemon = await OrchestratorDaemon.create(config, logger, { statusServerAnyPort: true });
   daemon.start();
   let stopped: Promise<void> | undefined;
   return {

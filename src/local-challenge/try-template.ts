@@ -173,6 +173,8 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
       outputRootId: challenge.outputRootId,
       logFile: orchestratorLog,
     });
+    const page = orchestrator.daemon.statusUrl;
+    if (page !== undefined) options.progress?.write(`Status page of the orchestrator: ${page}/\n`);
 
     const submission = await admin.createSubmission({
       evaluationId: queue.evaluationId,

@@ -24,6 +24,13 @@ import { backoffDelay, type RetryPolicy } from '../synapse/retry.js';
 import type { SubmissionStatus } from '../synapse/types.js';
 import type { Outbox, OutboxMessage } from './outbox.js';
 
+/** Told about each message sent or given up on (the daemon's metrics). */
+export interface MessageObserver {
+  sent(kind: string): void;
+  /** Given up on (an error that retrying cannot fix). */
+  failed(kind: string): void;
+}
+
 export interface SenderDependencies {
   outbox: Outbox;
   messages: MessageApi;
@@ -39,6 +46,7 @@ export interface SenderDependencies {
   retry: RetryPolicy;
   now?: () => number;
   random?: () => number;
+  observer?: MessageObserver;
 }
 
 /** How often held messages of an earlier process are looked at. */
@@ -204,6 +212,7 @@ export class OutboxSender {
           inFlightSince: undefined,
           lastError: (error as Error).message,
         });
+        this.deps.observer?.failed(message.kind);
         logger.error('A message could not be sent and will not be tried again', {
           ...context,
           recipients: message.recipients,
@@ -240,6 +249,7 @@ export class OutboxSender {
       sentAt: this.now(),
       inFlightSince: undefined,
     });
+    this.deps.observer?.sent(message.kind);
     this.deps.logger.info('Message sent', {
       message: message.kind,
       ...(message.submissionId === undefined ? {} : { submissionId: message.submissionId }),

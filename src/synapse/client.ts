@@ -8,7 +8,7 @@ import { AclApi } from './acl.js';
 import { EntityApi } from './entities.js';
 import { EvaluationApi } from './evaluations.js';
 import { FileApi } from './files.js';
-import { SynapseHttp } from './http.js';
+import { SynapseHttp, type HttpObserver } from './http.js';
 import { MessageApi, type MessageApiOptions } from './messages.js';
 import { ProfileApi } from './profiles.js';
 import type { RetryHooks, RetryPolicy } from './retry.js';
@@ -20,6 +20,8 @@ export interface SynapseClientOptions {
   retryHooks?: RetryHooks;
   messages?: MessageApiOptions;
   logger?: Logger;
+  /** Told about every call (the daemon's metrics). */
+  observer?: HttpObserver;
 }
 
 export class SynapseClient {
@@ -38,6 +40,7 @@ export class SynapseClient {
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.retryHooks === undefined ? {} : { retryHooks: options.retryHooks }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.observer === undefined ? {} : { observer: options.observer }),
     });
     this.profiles = new ProfileApi(this.http);
     this.evaluations = new EvaluationApi(this.http, options.logger);

@@ -42,6 +42,28 @@ export interface SynapseRequest {
   retry?: boolean;
 }
 
+/** One call, as an observer sees it: no query, headers or body. */
+export interface CallInfo {
+  method: string;
+  /** The API path (`/repo/v1/...`), or a presigned URL's path when `external`. */
+  path: string;
+  /** A call to a presigned or external URL rather than to a Synapse API. */
+  external: boolean;
+}
+
+/** Told about every call (the metrics); never sees headers, bodies or full URLs. */
+export interface HttpObserver {
+  /** One HTTP attempt ended: `status` is the HTTP status, or undefined when no answer came. */
+  attempt(call: CallInfo, status: number | undefined, seconds: number): void;
+  /** The call will be tried again. */
+  retry(call: CallInfo): void;
+  /**
+   * The call failed for good (after its retries, if any): `status` is the HTTP status of the last answer,
+   * or undefined when there was none (or it was not usable: not JSON, the wrong shape).
+   */
+  failed(call: CallInfo, status: number | undefined): void;
+}
+
 export interface SynapseHttpOptions {
   endpoint: SynapseEndpoint;
   /** Personal access token. Sent only to the three Synapse APIs. */
@@ -50,6 +72,7 @@ export interface SynapseHttpOptions {
   retryHooks?: RetryHooks;
   logger?: Logger;
   userAgent?: string;
+  observer?: HttpObserver;
 }
 
 /** Options for calls to presigned or external URLs. */
@@ -160,10 +183,12 @@ export class SynapseHttp {
   private readonly bases: Record<SynapseApi, string>;
   private readonly hooks: RetryHooks;
   private readonly logger: Logger | undefined;
+  private readonly observer: HttpObserver | undefined;
 
   constructor(options: SynapseHttpOptions) {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.logger = options.logger;
+    this.observer = options.observer;
     this.hooks = {
       ...options.retryHooks,
       onRetry: (error, attempt, delayMs) => {
@@ -206,8 +231,10 @@ export class SynapseHttp {
   async request<T>(request: SynapseRequest): Promise<T> {
     const method = request.method.toUpperCase();
     const path = `/${request.api}/v1${request.path}`;
+    const call: CallInfo = { method, path, external: false };
     const once = async (): Promise<T> => {
       let response: AxiosResponse<unknown>;
+      const began = performance.now();
       try {
         response = await this.api.request({
           method,
@@ -220,8 +247,10 @@ export class SynapseHttp {
           headers: request.body === undefined ? {} : { 'Content-Type': 'application/json; charset=UTF-8' },
         });
       } catch (error) {
+        this.observer?.attempt(call, undefined, (performance.now() - began) / 1000);
         throw networkError(error, method, path);
       }
+      this.observer?.attempt(call, response.status, (performance.now() - began) / 1000);
       if (response.status < 200 || response.status >= 300) {
         throw new SynapseError({ status: response.status, reason: reasonOf(response), method, path });
       }
@@ -237,7 +266,33 @@ export class SynapseHttp {
         path,
       });
     };
-    return request.retry === false ? once() : withRetry(once, this.policy, this.hooks);
+    return this.observed(
+      call,
+      request.retry === false ? once() : withRetry(once, this.policy, this.hooksFor(call)),
+    );
+  }
+
+  /** The retry hooks of one call: the logger's, the caller's, and the observer's. */
+  private hooksFor(call: CallInfo): RetryHooks {
+    const observer = this.observer;
+    if (observer === undefined) return this.hooks;
+    return {
+      ...this.hooks,
+      onRetry: (error, attempt, delayMs) => {
+        observer.retry(call);
+        this.hooks.onRetry?.(error, attempt, delayMs);
+      },
+    };
+  }
+
+  /** Tells the observer when the call fails for good. */
+  private async observed<T>(call: CallInfo, result: Promise<T>): Promise<T> {
+    try {
+      return await result;
+    } catch (error) {
+      this.observer?.failed(call, error instanceof SynapseError ? error.status : undefined);
+      throw error;
+    }
   }
 
   /**
@@ -247,8 +302,10 @@ export class SynapseHttp {
   async fetchUrl(request: UrlRequest, retry = true): Promise<UrlResponse> {
     const path = new URL(request.url).pathname;
     const method = request.method.toUpperCase();
+    const call: CallInfo = { method, path, external: true };
     const once = async () => {
       let response: AxiosResponse<unknown>;
+      const began = performance.now();
       try {
         response = await this.bare.request({
           method,
@@ -259,8 +316,10 @@ export class SynapseHttp {
           maxRedirects: 5,
         });
       } catch (error) {
+        this.observer?.attempt(call, undefined, (performance.now() - began) / 1000);
         throw networkError(error, method, path);
       }
+      this.observer?.attempt(call, response.status, (performance.now() - began) / 1000);
       if (response.status >= 200 && response.status < 300) {
         return {
           status: response.status,
@@ -272,6 +331,6 @@ export class SynapseHttp {
         (response.data as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       throw new SynapseError({ status: response.status, reason: reasonOf(response), method, path });
     };
-    return retry ? withRetry(once, this.policy, this.hooks) : once();
+    return this.observed(call, retry ? withRetry(once, this.policy, this.hooksFor(call)) : once());
   }
 }

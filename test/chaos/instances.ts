@@ -81,6 +81,8 @@ export class Instance {
       LOG_UPLOAD_INTERVAL_SECONDS: String(e.logUploadIntervalSeconds),
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'debug',
+      // Several instances on one host (and other tests beside them): no fixed status port.
+      STATUS_PORT: '0',
     };
   }
 

@@ -203,6 +203,8 @@ export async function startOrchestrator(
       ORCHESTRATOR_ID: `test-${process.pid}-${++counter}`,
       POLL_INTERVAL_SECONDS: '1',
       LOG_LEVEL: 'debug',
+      // Many daemons run at once in one process and on one host: no status server unless a test asks.
+      STATUS_PORT: '0',
       ...env,
     },
   });

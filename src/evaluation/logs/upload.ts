@@ -4,7 +4,7 @@
  * (an upload with the same bytes adds none). The zip is capped at `maxBytes` of log (see archive.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SynapseClient } from '../../synapse/client.js';
 import { buildLogArchive, logArchiveNames } from './archive.js';
@@ -16,6 +16,8 @@ export interface LogUpload {
   truncated: boolean;
   /** Size of the log file that was uploaded. */
   originalBytes: number;
+  /** Size of the archive sent. */
+  uploadedBytes: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function uploadLog(
       maxBytes: options.maxBytes,
     });
     if (archive === undefined) return undefined;
+    const { size: uploadedBytes } = await stat(zipPath);
     const handle = await client.files.uploadFile(zipPath, {
       fileName: names.zip,
       contentType: 'application/zip',
@@ -46,6 +49,7 @@ export async function uploadLog(
       versionNumber: entity.versionNumber,
       truncated: archive.truncated,
       originalBytes: archive.originalBytes,
+      uploadedBytes,
     };
   } finally {
     await rm(zipPath, { force: true });

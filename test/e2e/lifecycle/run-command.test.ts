@@ -47,6 +47,7 @@ describeWithDocker('synapse-orchestrator run', () => {
         'WORKFLOW_ENGINE_COMMAND=cwltool',
         `ORCHESTRATOR_WORK_DIR=${dir}/work`,
         'POLL_INTERVAL_SECONDS=1',
+        'STATUS_PORT=0',
         'LOG_FORMAT=json',
       ].join('\n'),
     );

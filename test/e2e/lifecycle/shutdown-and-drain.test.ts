@@ -68,6 +68,7 @@ describeWithDocker('stopping and draining the daemon', () => {
         `ORCHESTRATOR_WORK_DIR=${dir}/work`,
         `ORCHESTRATOR_ID=${id}`,
         'POLL_INTERVAL_SECONDS=1',
+        'STATUS_PORT=0',
         'LOG_FORMAT=json',
       ].join('\n'),
     );

@@ -45,7 +45,14 @@ describe('uploadLog', () => {
       folderId: 'syn7',
       maxBytes: 1024 * 1024,
     });
-    expect(result).toEqual({ entityId: 'syn42', versionNumber: 3, truncated: false, originalBytes: 44 });
+    expect(result).toEqual({
+      entityId: 'syn42',
+      versionNumber: 3,
+      truncated: false,
+      originalBytes: 44,
+      uploadedBytes: expect.any(Number) as number,
+    });
+    expect(result?.uploadedBytes).toBeGreaterThan(44); // a zip: its entry and the headers
     expect(uploaded).toHaveLength(1);
     expect(uploaded[0]).toMatchObject({ fileName: '9731_logs.zip', contentType: 'application/zip' });
     expect(uploaded[0]?.files).toHaveLength(1);
