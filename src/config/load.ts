@@ -338,7 +338,8 @@ function assemble(
     v.ORCHESTRATOR_WORK_DIR ??
     (probes.isDirectory('/shared') ? '/shared' : join(homedir(), '.synapse-orchestrator'));
   return {
-    orchestratorId: v.ORCHESTRATOR_ID ?? defaultOrchestratorId(probes.hostIdentity(workDir), v.COMPOSE_PROJECT_NAME),
+    orchestratorId:
+      v.ORCHESTRATOR_ID ?? defaultOrchestratorId(probes.hostIdentity(workDir), v.COMPOSE_PROJECT_NAME),
     synapse: {
       endpoint: synapseEndpoint(v.SYNAPSE_ENDPOINT),
       username: v.SYNAPSE_USERNAME,
