@@ -93,8 +93,9 @@ export function renderConfigurationDoc(): string {
     '- Secret values are registered with the log redactor as soon as they are read (see',
     '  [logging.md](logging.md)).',
     '- The default `ORCHESTRATOR_ID` is derived from `/etc/machine-id` when the process can read it, else from',
-    "  the host name; in a container, that is usually the container's id, which changes whenever the",
-    '  container is re-created. Set `ORCHESTRATOR_ID` explicitly (see [operations.md](operations.md)).',
+    '  an identity kept in `<work dir>/state/host-identity` (the host name at the first start), so a',
+    '  re-created container keeps its id as long as its work directory (the compose volume) stays. Setting',
+    '  `ORCHESTRATOR_ID` explicitly is still best (see [operations.md](operations.md)).',
     '- WES mode (`WES_ENDPOINT`) is accepted by the configuration but not available in this version:',
     '  `run` refuses it and `validate` reports it.',
   ];
