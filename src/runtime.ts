@@ -110,7 +110,10 @@ export async function createRuntime(
       ...(config.registries.dockerHub === undefined ? {} : { dockerHub: config.registries.dockerHub }),
       ...(config.registries.dockerConfigFile === undefined
         ? {}
-        : { dockerConfigPath: config.registries.dockerConfigFile }),
+        : {
+            dockerConfigPath: config.registries.dockerConfigFile,
+            dockerConfigVariable: 'DOCKER_CONFIG_FILE',
+          }),
     }),
     logger,
     observer: metrics.imageObserver(),

@@ -4,7 +4,7 @@
  * SWO knew two registries (docker.synapse.org with the Synapse account, Docker Hub with DOCKERHUB_*); this
  * adds any registry listed in a Docker config file (`auths` of a config.json, as `docker login` writes it).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { registerSecret } from '../logging/redact.js';
 
 /** What Docker's X-Registry-Auth header carries for a username/password login. */
@@ -21,6 +21,11 @@ export interface RegistryAuthOptions {
   dockerHub?: { username: string; password: string };
   /** A Docker config.json; a missing file means no extra registries, a malformed one is an error. */
   dockerConfigPath?: string;
+  /**
+   * The variable that named dockerConfigPath (DOCKER_CONFIG_FILE): a file the operator named must exist, and
+   * the error names the variable. Unset for a default location, which may well be absent.
+   */
+  dockerConfigVariable?: string;
 }
 
 export const DOCKER_HUB = 'docker.io';
@@ -110,10 +115,14 @@ export function readDockerConfigAuths(path: string): Map<string, RegistryAuth> {
 export function registryAuthResolver(
   options: RegistryAuthOptions,
 ): (image: string) => RegistryAuth | undefined {
-  const fromFile =
-    options.dockerConfigPath === undefined
-      ? new Map<string, RegistryAuth>()
-      : readDockerConfigAuths(options.dockerConfigPath);
+  const path = options.dockerConfigPath;
+  if (path !== undefined && options.dockerConfigVariable !== undefined && !existsSync(path)) {
+    throw new Error(
+      `${options.dockerConfigVariable} names ${path}, which does not exist (no registry credentials can be read ` +
+        `from it): correct the path, or unset ${options.dockerConfigVariable}.`,
+    );
+  }
+  const fromFile = path === undefined ? new Map<string, RegistryAuth>() : readDockerConfigAuths(path);
   const { synapseUsername, synapseToken, dockerHub } = options;
   return (image) => {
     const host = registryHost(image);

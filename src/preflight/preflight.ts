@@ -278,7 +278,10 @@ async function engineChecks(
           ...(config.registries.dockerHub === undefined ? {} : { dockerHub: config.registries.dockerHub }),
           ...(config.registries.dockerConfigFile === undefined
             ? {}
-            : { dockerConfigPath: config.registries.dockerConfigFile }),
+            : {
+                dockerConfigPath: config.registries.dockerConfigFile,
+                dockerConfigVariable: 'DOCKER_CONFIG_FILE',
+              }),
         })(config.workflow.engineImage),
       timeouts,
     );

@@ -154,6 +154,15 @@ describe('registryAuthResolver', () => {
     expect(readDockerConfigAuths(join(dir, 'absent.json')).size).toBe(0);
   });
 
+  it('rejects a config file the operator named that does not exist, naming the variable', () => {
+    const absent = join(dir, 'typo.json');
+    expect(() =>
+      registryAuthResolver({ dockerConfigPath: absent, dockerConfigVariable: 'DOCKER_CONFIG_FILE' }),
+    ).toThrow(`DOCKER_CONFIG_FILE names ${absent}, which does not exist`);
+    // A default location (no variable named it) may be absent.
+    expect(registryAuthResolver({ dockerConfigPath: absent })('ghcr.io/x/y')).toBeUndefined();
+  });
+
   it('rejects a malformed config file without quoting it', () => {
     const path = writeConfig('{"auths": {"ghcr.io": {"password": "leaky-secret-1"');
     expect(() => registryAuthResolver({ dockerConfigPath: path })).toThrow(/not valid JSON/);
