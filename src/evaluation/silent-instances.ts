@@ -16,13 +16,19 @@ import { returnToQueue } from './transitions.js';
 export function watchOtherInstances(svc: Services, running: readonly SubmissionBundle[]): void {
   const boundMs = svc.config.instances.staleAfterSeconds * 1000;
   const silent = new Map<string, SubmissionBundle[]>();
+  const unowned: SubmissionBundle[] = [];
   for (const bundle of running) {
     const instance = readString(bundle.submissionStatus, ANNOTATIONS.orchestratorId);
-    if (instance === undefined || instance === svc.config.orchestratorId) continue;
+    if (instance === undefined) {
+      unowned.push(bundle);
+      continue;
+    }
+    if (instance === svc.config.orchestratorId) continue;
     const last = readNumber(bundle.submissionStatus, ANNOTATIONS.workflowLastUpdated);
     if (last === undefined || svc.now() - last < boundMs) continue;
     silent.set(instance, [...(silent.get(instance) ?? []), bundle]);
   }
+  if (unowned.length > 0) reportUnowned(svc, unowned);
   for (const [instance, bundles] of silent) {
     const ids = bundles.map((b) => b.submission.id);
     const reclaim = svc.config.instances.reclaimStale;
@@ -69,4 +75,25 @@ async function reclaimOne(svc: Services, bundle: SubmissionBundle): Promise<void
       error: (error as Error).message,
     });
   }
+}
+
+/**
+ * Running submissions no instance of this orchestrator claimed: SWO's (at a migration, SWO did not write
+ * OrchestratorId) or another tool's. They are never touched here; the admin is told once per set, so a
+ * submission SWO left running is not forgotten in EVALUATION_IN_PROGRESS.
+ */
+function reportUnowned(svc: Services, bundles: readonly SubmissionBundle[]): void {
+  const ids = bundles.map((b) => b.submission.id).sort();
+  svc.alerts.report({
+    key: `unowned-running:${ids[0] ?? ''}:${ids.length}`,
+    subject: 'Submissions in progress that no orchestrator instance claimed',
+    body: [
+      `${ids.length} submission(s) are EVALUATION_IN_PROGRESS without an OrchestratorId annotation: ${ids.join(', ')}.`,
+      'They were started by something other than this orchestrator, most often SynapseWorkflowOrchestrator ' +
+        'before a migration. This orchestrator leaves them alone. Let the tool that started them finish them ' +
+        '(keep SWO running with ACCEPT_NEW_SUBMISSIONS=false until they end), or set their status by hand ' +
+        `(back to ${svc.stage.waiting} to have them run here).`,
+      `Reported by instance ${svc.config.orchestratorId}.`,
+    ].join('\n'),
+  });
 }
