@@ -29,8 +29,7 @@ export function readHostIdentity(
     mkdirSync(dirname(kept), { recursive: true });
     writeFileSync(kept, `${hostname()}\n`, { flag: 'wx' });
   } catch {
-    // Read-only or not yet creatable (e.g. `validate` on another machine): the host name serves this once.
-    return readTrimmed(kept) ?? hostname();
+    // Read-only, or another process wrote it first: what is there (else the host name, this once) serves.
   }
   return readTrimmed(kept) ?? hostname();
 }

@@ -47,7 +47,10 @@ export class AdminAlerts {
   /** Notes a problem; sent by the next flush() unless it was reported before. */
   report(alert: AdminAlert): void {
     if (this.reported.has(alert.key)) {
-      this.logger.info('Pipeline problem already reported to the admin', {
+      // A problem of the instance (no submission named: a silent instance, unclaimed running submissions)
+      // is seen again at every tick while it lasts; only a submission newly hit by a known problem is news.
+      const level = alert.submissionId === undefined ? 'debug' : 'info';
+      this.logger.log(level, 'Pipeline problem already reported to the admin', {
         problem: alert.key,
         ...(alert.submissionId === undefined ? {} : { submissionId: alert.submissionId }),
       });
