@@ -112,7 +112,7 @@ async function main(): Promise<void> {
       const name = `workflow_job.${run}-${label}`;
       names.push(name);
       const jobDir = join(work, label);
-      await engine.start({
+      await engine.startContainer({
         name,
         image: IMAGE,
         command: ['sh', '-c', `yes '${LINE}' | head -c ${bytes}`],

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
-import { DockerEngine } from './engine/docker.js';
-import { registryAuthResolver } from './engine/registry-auth.js';
+import type { WorkflowEngine } from './engine/interfaces.js';
+import { createEngine, type EngineDependencies } from './engine/registry.js';
 import { AdminAlerts } from './evaluation/admin-alerts.js';
 import { ANNOTATIONS, readNumber } from './evaluation/annotations.js';
 import { OutputFolders } from './evaluation/folders.js';
@@ -29,6 +29,8 @@ export interface RuntimeOptions {
   stopGraceSeconds?: number;
   heartbeatSeconds?: number;
   pull?: { attempts: number; firstDelayMs: number; maxDelayMs: number };
+  /** Faster WES retries (WES mode). */
+  wesRetry?: EngineDependencies['wesRetry'];
   now?: () => number;
   /** How long to wait for an engine that does not answer at start (default 60 s). */
   engineWaitMs?: number;
@@ -36,7 +38,7 @@ export interface RuntimeOptions {
   metrics?: Metrics;
 }
 
-/** How long a start waits for a Docker engine that does not answer yet (restarting, still booting). */
+/** How long a start waits for an engine that does not answer yet (restarting, still booting). */
 const ENGINE_WAIT_MS = 60_000;
 
 /**
@@ -44,17 +46,17 @@ const ENGINE_WAIT_MS = 60_000;
  * engine upgrade) is waited for, saying so, rather than ending the process at once; one still silent after
  * `waitMs` is an error naming the engine.
  */
-async function waitForEngine(engine: DockerEngine, logger: Logger, waitMs: number): Promise<void> {
+async function waitForEngine(engine: WorkflowEngine, logger: Logger, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt++) {
     try {
       await engine.ping();
-      if (attempt > 1) logger.info('The Docker engine answers now');
+      if (attempt > 1) logger.info(`${capitalized(engine.description)} answers now`);
       return;
     } catch (error) {
       if (Date.now() >= deadline) throw error;
       if (attempt === 1) {
-        logger.warn('The Docker engine does not answer yet; waiting for it', {
+        logger.warn(`${capitalized(engine.description)} does not answer yet; waiting for it`, {
           error: (error as Error).message,
           waitSeconds: Math.round(waitMs / 1000),
         });
@@ -64,9 +66,11 @@ async function waitForEngine(engine: DockerEngine, logger: Logger, waitMs: numbe
   }
 }
 
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 export interface Runtime {
   services: Services;
-  engine: DockerEngine;
+  engine: WorkflowEngine;
 }
 
 export async function createRuntime(
@@ -74,11 +78,6 @@ export async function createRuntime(
   logger: Logger,
   options: RuntimeOptions = {},
 ): Promise<Runtime> {
-  if (config.engine.kind !== 'docker') {
-    throw new Error(
-      'WES mode (WES_ENDPOINT) is not available in this version yet; set DOCKER_ENGINE_URL instead.',
-    );
-  }
   const token = config.synapse.authToken;
   if (token === undefined) throw new Error('SYNAPSE_PAT is not set.');
   // A registry per daemon: several daemons in one process (tests) keep their counts apart.
@@ -93,30 +92,12 @@ export async function createRuntime(
     ...(options.synapse?.retry === undefined ? {} : { retry: options.synapse.retry }),
     messages: { limit: config.notifications.messagesPerMinute, ...options.synapse?.messages },
   });
-  const engine = new DockerEngine({
-    url: config.engine.url,
-    certPath: config.engine.certPath,
-    ...(config.engine.certPathOnHost === undefined ? {} : { certPathOnHost: config.engine.certPathOnHost }),
-    privileged: config.workflow.privileged,
-    rwVolumes: config.workflow.rwVolumes,
-    ...(config.workflow.memoryBytes === undefined ? {} : { memoryBytes: config.workflow.memoryBytes }),
-    ...(config.workflow.cpus === undefined ? {} : { nanoCpus: Math.round(config.workflow.cpus * 1e9) }),
-    pullPolicy: config.workflow.pullPolicy,
-    pidsLimit: config.workflow.pidsLimit,
-    ...(options.pull === undefined ? {} : { pull: options.pull }),
-    registryAuth: registryAuthResolver({
-      ...(config.synapse.username === undefined ? {} : { synapseUsername: config.synapse.username }),
-      synapseToken: token,
-      ...(config.registries.dockerHub === undefined ? {} : { dockerHub: config.registries.dockerHub }),
-      ...(config.registries.dockerConfigFile === undefined
-        ? {}
-        : {
-            dockerConfigPath: config.registries.dockerConfigFile,
-            dockerConfigVariable: 'DOCKER_CONFIG_FILE',
-          }),
-    }),
+  const engine = createEngine(config, {
     logger,
-    observer: metrics.imageObserver(),
+    imageObserver: metrics.imageObserver(),
+    ...(options.pull === undefined ? {} : { pull: options.pull }),
+    ...(options.wesRetry === undefined ? {} : { wesRetry: options.wesRetry }),
+    stateDir: join(config.workDir, 'state'),
   });
   await waitForEngine(engine, logger, options.engineWaitMs ?? ENGINE_WAIT_MS);
 
@@ -166,7 +147,10 @@ export async function createRuntime(
       observer: metrics.messageObserver(),
       ...(options.now === undefined ? {} : { now: options.now }),
     }),
-    jobRoot: await resolveJobRoot(config, (name) => engine.volumeMountpoint(name)),
+    jobRoot: await resolveJobRoot(
+      config,
+      (name) => engine.volumeMountpoint?.(name) ?? Promise.resolve(undefined),
+    ),
     stage,
     logger,
     metrics,

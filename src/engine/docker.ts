@@ -11,13 +11,16 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import Dockerode from 'dockerode';
+import type { EngineCommand } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { redactText } from '../logging/redact.js';
+import { engineCommand } from './engine-command.js';
 import {
   ImagePullError,
   LABELS,
   type EngineJob,
   type JobSpec,
+  type RunRequest,
   type JobState,
   type LogLine,
   type PullPolicy,
@@ -59,6 +62,11 @@ export interface DockerEngineOptions {
   /** For tests: a ready client (otherwise one is made from url and certPath). */
   docker?: Dockerode;
   observer?: ImageObserver;
+  /**
+   * What start(request) runs: the engine image and the runner with its options (WORKFLOW_ENGINE_IMAGE,
+   * WORKFLOW_ENGINE_COMMAND, TOIL_CLI_OPTIONS). Without it only startContainer can start anything.
+   */
+  workflow?: { image: string; runner: EngineCommand; runnerOptions: readonly string[] };
 }
 
 /** What happened when a job needed its engine image. */
@@ -195,6 +203,10 @@ function streamError(event: unknown): string | undefined {
 }
 
 export class DockerEngine implements WorkflowEngine {
+  readonly kind = 'docker' as const;
+  readonly description = 'the Docker engine';
+  /** The template's files go in the job directory itself, as SWO put them. */
+  readonly templateDir = '';
   readonly docker: Dockerode;
   private readonly options: DockerEngineOptions;
   private readonly logger: Logger;
@@ -352,7 +364,22 @@ export class DockerEngine implements WorkflowEngine {
     return redactText(text);
   }
 
-  async start(spec: JobSpec): Promise<string> {
+  /** Pulls the engine image as the policy says, then starts the engine container running the workflow. */
+  async start(request: RunRequest): Promise<string> {
+    const workflow = this.options.workflow;
+    if (workflow === undefined) throw new Error('DockerEngine: no engine image and command configured');
+    await this.ensureImage(workflow.image);
+    return this.startContainer({
+      name: request.name,
+      image: workflow.image,
+      command: engineCommand(workflow.runner, workflow.runnerOptions, request),
+      jobDir: request.hostDir,
+      identity: request.identity,
+    });
+  }
+
+  /** Creates and starts an engine container; returns its name. Removes what it created if start fails. */
+  async startContainer(spec: JobSpec): Promise<string> {
     const { options } = this;
     const rotation = options.logRotation ?? DEFAULT_LOG_ROTATION;
     const binds: string[] = [];

@@ -1,8 +1,9 @@
 /**
  * What the evaluation lifecycle needs from a workflow engine, whatever runs the workflow.
  *
- * One implementation per backend (docker.ts today; wes.ts later), in the spirit of one interface with
- * one folder per platform. Nothing here knows about Synapse: the lifecycle passes plain values in.
+ * One implementation per backend (docker/ and wes/ beside this file), chosen in one place by the configured
+ * mode (registry.ts), in the spirit of one interface with one folder per platform. Nothing here knows about
+ * Synapse: the lifecycle passes plain values in.
  */
 
 /** Labels put on every engine container, so each instance finds its own jobs (and only its own). */
@@ -22,7 +23,30 @@ export interface JobIdentity {
   evaluationId: string;
 }
 
-/** One workflow run to start. Paths are host paths, which the engine container sees at the same place. */
+/**
+ * One workflow run, as the lifecycle prepared it: the job directory holds the template's files (in
+ * `templateDir`), the job file and the credentials file. Each backend turns it into its own request (an
+ * engine container; a WES run).
+ */
+export interface RunRequest {
+  /** `workflow_job.<uuid>`: the WorkflowJobId annotation and the name the lifecycle knows the run by. */
+  name: string;
+  /** The job directory as this process sees it. */
+  localDir: string;
+  /** The job directory as the engine sees it (the same path on the engine's side). */
+  hostDir: string;
+  /** Where the template's files are, relative to the job directory ('' for the directory itself). */
+  templateDir: string;
+  /** The entry point (ROOT_TEMPLATE without a leading '/'), relative to `templateDir`. */
+  rootTemplate: string;
+  /** The job file (the workflow's inputs), relative to the job directory. */
+  jobFile: string;
+  /** The same inputs as an object: SWO's four plus `synapseConfig` (a CWL File at its engine-side path). */
+  inputs: Record<string, unknown>;
+  identity: JobIdentity;
+}
+
+/** One engine container to start (Docker mode). Paths are host paths, seen by the container at the same place. */
 export interface JobSpec {
   /** Container name, `workflow_job.<uuid>`; also the WorkflowJobId annotation. */
   name: string;
@@ -83,23 +107,48 @@ export class ImagePullError extends Error {
   }
 }
 
+/** The configured mode: DOCKER_ENGINE_URL or WES_ENDPOINT. */
+export type EngineKind = 'docker' | 'wes';
+
+/** Raised by an engine that does not answer (down, restarting, unreachable): the submission waits, not fails. */
+export class EngineUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineUnavailableError';
+  }
+}
+
 export interface WorkflowEngine {
+  readonly kind: EngineKind;
+  /** What the engine is, for logs and alerts: "the Docker engine", "the WES server at http://…". */
+  readonly description: string;
+  /**
+   * Where the lifecycle puts the template's files in the job directory, relative to it: '' (the job
+   * directory itself, as SWO did) for Docker; a subdirectory for WES, whose runs get those files attached.
+   */
+  readonly templateDir: string;
   /** Resolves when the engine answers; throws with what to fix when it does not. */
   ping(): Promise<void>;
-  /** Makes sure `image` is present per the pull policy; throws ImagePullError. */
-  ensureImage(image: string): Promise<void>;
-  /** Creates and starts the engine container; returns its name. Removes what it created if start fails. */
-  start(spec: JobSpec): Promise<string>;
+  /** Docker only: where a named volume lives on the host (how the job directories' host path is found). */
+  volumeMountpoint?(name: string): Promise<string | undefined>;
+  /**
+   * Starts the run; returns its name (request.name). Throws ImagePullError when the engine's image cannot
+   * be had. Removes what it created if the start fails.
+   */
+  start(request: RunRequest): Promise<string>;
   state(name: string): Promise<JobState>;
   /** Starts a container that was created and never started (the orchestrator or the engine stopped between). */
   startCreated(name: string): Promise<void>;
-  /** The first 5 characters of /progress.txt as a number in [0, 100], or undefined. */
+  /** The workflow's progress in [0, 100] where the engine offers it (Docker: /progress.txt), or undefined. */
   progress(name: string): Promise<number | undefined>;
-  /** Stops the container (grace period, then kill) and every step container it started. */
+  /** Stops the run (Docker: grace period, then kill, and every step container it started; WES: cancel). */
   stop(name: string, graceSeconds?: number): Promise<void>;
-  /** Removes the container and every step container of the job (by bind mounts under jobDir). Idempotent. */
+  /**
+   * Removes what the engine keeps of the run (Docker: the container and every step container of the job,
+   * found by bind mounts under jobDir; WES cannot delete runs, so it only forgets them). Idempotent.
+   */
   remove(name: string, jobDir: string | undefined): Promise<void>;
-  /** Jobs of this instance (by label), running or not. */
+  /** Jobs of this instance (Docker: by label; WES: by tag), running or not. */
   list(orchestratorId: string): Promise<EngineJob[]>;
   /**
    * The container's output, stdout and stderr, each line with Docker's RFC 3339 nano timestamp. With

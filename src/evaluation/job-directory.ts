@@ -18,7 +18,7 @@ export interface JobRoot {
   local: string;
   host: string;
   /** How the host path was found, for logs and `validate`. */
-  source: 'configured' | 'compose volume' | 'same as work directory';
+  source: 'configured' | 'compose volume' | 'same as work directory' | 'WES shared directory';
 }
 
 /** SWO's workflow inputs (swo-spec §2.4 step 4): exactly these keys and types. */
@@ -41,6 +41,11 @@ export async function resolveJobRoot(
   volumeMountpoint: (name: string) => Promise<string | undefined>,
   inContainer = existsSync('/.dockerenv'),
 ): Promise<JobRoot> {
+  if (config.engine.kind === 'wes') {
+    // Shared with the WES server at the same path on both sides: the credentials file is read from there.
+    const shared = join(config.engine.sharedDir, 'jobs');
+    return { local: shared, host: shared, source: 'WES shared directory' };
+  }
   const local = join(config.workDir, 'jobs');
   if (config.workflow.workDirOnHost !== undefined) {
     return { local, host: join(config.workflow.workDirOnHost, 'jobs'), source: 'configured' };
@@ -103,19 +108,23 @@ export class JobDirectory {
     await rm(this.localFile(CREDENTIALS_FILE), { force: true });
   }
 
-  /** The job file: SWO's keys, submissionId as a YAML integer, synapseConfig as a CWL File. */
-  async writeJobFile(inputs: WorkflowInputs): Promise<void> {
+  /**
+   * The job file: SWO's keys, submissionId as a YAML integer, synapseConfig as a CWL File. Returns the
+   * values written (WES sends them as workflow_params).
+   */
+  async writeJobFile(inputs: WorkflowInputs): Promise<Record<string, unknown>> {
     const submissionId = /^\d+$/.test(inputs.submissionId)
       ? Number(inputs.submissionId)
       : inputs.submissionId;
-    const body = stringify({
+    const values = {
       submissionId,
       workflowSynapseId: inputs.workflowSynapseId,
       submitterUploadSynId: inputs.submitterUploadSynId,
       adminUploadSynId: inputs.adminUploadSynId,
       synapseConfig: { class: 'File', path: this.hostFile(CREDENTIALS_FILE) },
-    });
-    await writeFile(this.localFile(JOB_FILE), body, { mode: 0o644 });
+    };
+    await writeFile(this.localFile(JOB_FILE), stringify(values), { mode: 0o644 });
+    return values;
   }
 
   /**

@@ -13,10 +13,9 @@ import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle } from '../synapse/types.js';
 import type { PreparedTemplate } from '../templates/index.js';
 import { recordErrorAnnotations } from './earlier-errors.js';
-import { engineCommand } from './engine-command.js';
 import { ERROR_ANNOTATIONS } from './failure-reason.js';
 import { cleanUpJob, finishSubmission } from './finish.js';
-import { JobDirectory } from './job-directory.js';
+import { JOB_FILE, JobDirectory } from './job-directory.js';
 import { ensureFollower, logFolderOf } from './job-logs.js';
 import type { JobTable } from './job-table.js';
 import { queueStartedMessage } from './messages.js';
@@ -112,13 +111,14 @@ async function launch(
     const folders = await svc.folders.forSubmission(submitterOf(bundle), submissionId);
     logFolderId = logFolderOf(svc, folders);
     const directory = await JobDirectory.create(svc.jobRoot, jobName);
-    await svc.templates.copyTo(template.template, directory.localPath);
+    const templateDir = svc.engine.templateDir;
+    await svc.templates.copyTo(template.template, directory.localFile(templateDir));
     await directory.writeCredentials(
       svc.config.synapse.username ?? (await svc.userName()),
       svc.config.synapse.authToken ?? '',
       svc.config.synapse.endpoint,
     );
-    await directory.writeJobFile({
+    const inputs = await directory.writeJobFile({
       submissionId,
       workflowSynapseId: template.template.entityId,
       submitterUploadSynId: folders.shared,
@@ -126,31 +126,31 @@ async function launch(
     });
     // An earlier run's error annotations are still on the status: the end of this run must tell them apart.
     await recordErrorAnnotations(directory, claimed.status, ERROR_ANNOTATIONS);
-    const image = svc.config.workflow.engineImage;
     try {
-      await svc.engine.ensureImage(image);
+      await svc.engine.start({
+        name: jobName,
+        localDir: directory.localPath,
+        hostDir: directory.hostPath,
+        templateDir,
+        rootTemplate: template.template.rootTemplate,
+        jobFile: JOB_FILE,
+        inputs,
+        identity: { orchestratorId: svc.config.orchestratorId, submissionId, evaluationId },
+      });
     } catch (error) {
       if (error instanceof ImagePullError) {
-        throw new LaunchFailure({ kind: 'pull-failed', image, detail: error.message });
+        throw new LaunchFailure({ kind: 'pull-failed', image: error.image, detail: error.message });
       }
       throw error;
     }
-    await svc.engine.start({
-      name: jobName,
-      image,
-      command: engineCommand(
-        svc.config.workflow.command,
-        svc.config.workflow.toilCliOptions,
-        directory,
-        template.template.rootTemplate,
-      ),
-      jobDir: directory.hostPath,
-      identity: { orchestratorId: svc.config.orchestratorId, submissionId, evaluationId },
-    });
     // From here on a missing container means it disappeared, not that it never was (monitor.ts).
     await directory.markLaunched();
     svc.metrics.submissionsStarted.inc({ queue: evaluationId });
-    log.info('Started workflow', { job: jobName, image, template: template.template.entityId });
+    log.info('Started workflow', {
+      job: jobName,
+      engine: svc.engine.kind,
+      template: template.template.entityId,
+    });
   } catch (error) {
     if (!(error instanceof LaunchFailure) && !(await engineAnswers(svc))) {
       // The engine is down (restarting, say): not the submission's fault. The claim stays; once the engine

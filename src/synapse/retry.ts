@@ -37,6 +37,15 @@ export interface RetryHooks {
   onRetry?: (error: SynapseError, attempt: number, delayMs: number) => void;
 }
 
+/** Whether a failure is worth another attempt (and whether it was a rate limit, which starts slower). */
+export type RetryClassifier = (error: unknown) => { retryable: boolean; rateLimited: boolean };
+
+/** Synapse's: only SynapseErrors it marks retryable (see SynapseError.retryable). */
+const synapseClassifier: RetryClassifier = (error) =>
+  error instanceof SynapseError
+    ? { retryable: error.retryable, rateLimited: error.status === 429 }
+    : { retryable: false, rateLimited: false };
+
 const defaultSleep = (ms: number) =>
   new Promise<void>((resolve) => {
     setTimeout(resolve, ms);
@@ -58,6 +67,7 @@ export async function withRetry<T>(
   operation: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
   hooks: RetryHooks = {},
+  classify: RetryClassifier = synapseClassifier,
 ): Promise<T> {
   const sleep = hooks.sleep ?? defaultSleep;
   const now = hooks.now ?? Date.now;
@@ -68,12 +78,13 @@ export async function withRetry<T>(
     try {
       return await operation(attempt);
     } catch (error) {
-      if (!(error instanceof SynapseError) || !error.retryable || attempt >= policy.maxAttempts) throw error;
+      const kind = classify(error);
+      if (!kind.retryable || attempt >= policy.maxAttempts) throw error;
       // Once throttled, stay on the slower schedule for the rest of this call.
-      rateLimited ||= error.status === 429;
+      rateLimited ||= kind.rateLimited;
       const delay = backoffDelay(policy, attempt, rateLimited, random());
       if (now() - started + delay > policy.totalTimeMs) throw error;
-      hooks.onRetry?.(error, attempt, delay);
+      if (error instanceof SynapseError) hooks.onRetry?.(error, attempt, delay);
       await sleep(delay);
     }
   }

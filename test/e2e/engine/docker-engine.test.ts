@@ -134,7 +134,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
       pidsLimit: 300,
     });
 
-    expect(await eng.start(spec)).toBe(spec.name);
+    expect(await eng.startContainer(spec)).toBe(spec.name);
     expect(await eng.state(spec.name)).toMatchObject({
       kind: 'running',
       startedAt: expect.any(Date) as Date,
@@ -182,7 +182,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
 
   it('leaves out the limits it was not given (processes: 1024), and asks for privileges only when configured', async () => {
     const plain = job('sleep 30');
-    await engine({ logRotation: { maxSize: '5m', maxFile: 3 } }).start(plain);
+    await engine({ logRotation: { maxSize: '5m', maxFile: 3 } }).startContainer(plain);
     const plainHost = (await docker.getContainer(plain.name).inspect()).HostConfig;
     expect(plainHost.Memory).toBe(0);
     expect(plainHost.MemorySwap).toBe(0);
@@ -190,7 +190,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     // Processes are limited unless asked not to be: a fork bomb must not take the host's process table.
     expect(plainHost.PidsLimit).toBe(1024);
     const unlimited = job('sleep 30');
-    await engine({ pidsLimit: 0 }).start(unlimited);
+    await engine({ pidsLimit: 0 }).startContainer(unlimited);
     expect([0, -1, null, undefined]).toContain(
       (await docker.getContainer(unlimited.name).inspect()).HostConfig.PidsLimit,
     );
@@ -202,7 +202,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     const eng = engine({ privileged: true });
     const create = vi.spyOn(eng.docker, 'createContainer');
     const privileged = job('sleep 30');
-    const outcome = await eng.start(privileged).then(
+    const outcome = await eng.startContainer(privileged).then(
       () => 'started',
       (error: unknown) => String(error),
     );
@@ -219,8 +219,8 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     const eng = engine();
     const spec = job('echo 42.5 > /progress.txt; sleep 30');
     const quiet = job('sleep 30');
-    await eng.start(spec);
-    await eng.start(quiet);
+    await eng.startContainer(spec);
+    await eng.startContainer(quiet);
     expect(await waitFor(() => eng.progress(spec.name))).toBe(42.5);
     expect(await eng.progress(quiet.name)).toBeUndefined();
     expect(await eng.progress(`${RUN}-no-such-container`)).toBeUndefined();
@@ -230,8 +230,8 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     const eng = engine();
     const ok = job('exit 0');
     const failed = job('echo failing; exit 3');
-    await eng.start(ok);
-    await eng.start(failed);
+    await eng.startContainer(ok);
+    await eng.startContainer(failed);
     await docker.getContainer(ok.name).wait();
     await docker.getContainer(failed.name).wait();
     expect(await eng.state(ok.name)).toMatchObject({
@@ -248,7 +248,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     const eng = engine({ memoryBytes: 16 * 1024 * 1024 });
     // The shell holds 200 MB of command output in a variable: far past the 16 MiB limit.
     const spec = job('x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo done');
-    await eng.start(spec);
+    await eng.startContainer(spec);
     await docker.getContainer(spec.name).wait();
     const info = await docker.getContainer(spec.name).inspect();
     expect(info.State.OOMKilled).toBe(true);
@@ -258,7 +258,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
   it('stop ends the job and its step containers, and leaves other containers alone', async () => {
     const eng = engine();
     const spec = job('sleep 300');
-    await eng.start(spec);
+    await eng.startContainer(spec);
     const stepDir = join(spec.jobDir, 'tmp', 'step1');
     mkdirSync(stepDir, { recursive: true });
     const other = tempDir('unrelated');
@@ -296,7 +296,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
   it('remove takes a running job and its steps away, and is idempotent', async () => {
     const eng = engine();
     const spec = job('sleep 300');
-    await eng.start(spec);
+    await eng.startContainer(spec);
     const step = await sidecar('step-remove', { Binds: [`${spec.jobDir}:${spec.jobDir}`] });
     await eng.remove(spec.name, spec.jobDir);
     expect(await exists(spec.name)).toBe(false);
@@ -311,9 +311,9 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     const finished = job('exit 0');
     const foreign = job('sleep 30');
     foreign.identity = { ...foreign.identity, orchestratorId: `${RUN}-another-instance` };
-    await eng.start(running);
-    await eng.start(finished);
-    await eng.start(foreign);
+    await eng.startContainer(running);
+    await eng.startContainer(finished);
+    await eng.startContainer(foreign);
     await sidecar('unlabelled', {});
     await docker.getContainer(finished.name).wait();
 
@@ -333,7 +333,7 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
     // Mounting a file over /bin passes create, then fails in start.
     const eng = engine({ rwVolumes: [{ hostPath: file, containerPath: '/bin' }] });
     const spec = job('true');
-    const error = await eng.start(spec).catch((e: unknown) => e);
+    const error = await eng.startContainer(spec).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain(`Could not start engine container ${spec.name}`);
     expect((error as Error).message).toContain(IMAGE);
@@ -343,8 +343,8 @@ describeWithDocker('DockerEngine on a real Docker engine', () => {
   it('does not touch an existing container when create fails on its name', async () => {
     const eng = engine();
     const spec = job('sleep 30');
-    await eng.start(spec);
-    await expect(eng.start(spec)).rejects.toThrow(
+    await eng.startContainer(spec);
+    await expect(eng.startContainer(spec)).rejects.toThrow(
       new RegExp(`Could not create engine container ${spec.name.replace(/\./g, '\\.')} from image`),
     );
     expect(await eng.state(spec.name)).toMatchObject({ kind: 'running' });

@@ -171,7 +171,7 @@ describeWithDocker('LogFollower on a real Docker engine', () => {
       'echo out-1; sleep 0.1; echo err-1 >&2; sleep 0.1; echo "out 2  with  spaces"; sleep 0.1; ' +
         'echo err-2 >&2; sleep 0.1; echo; printf "last, no newline"',
     );
-    await eng.start(spec);
+    await eng.startContainer(spec);
     const path = join(spec.jobDir, 'workflow.log');
     const follower = LogFollower.start(eng, spec.name, path, logger);
     await follower.done;
@@ -206,7 +206,7 @@ describeWithDocker('LogFollower on a real Docker engine', () => {
     const eng = engine();
     const count = 300;
     const spec = job(`i=0; while [ $i -lt ${count} ]; do echo line-$i; i=$((i+1)); sleep 0.01; done`);
-    await eng.start(spec);
+    await eng.startContainer(spec);
     const path = join(spec.jobDir, 'workflow.log');
     const linesInFile = () => {
       try {
@@ -247,7 +247,7 @@ describeWithDocker('LogFollower on a real Docker engine', () => {
     // 200 MiB burst makes happen at the default 100m x 2. Here the rotation keeps the whole burst.
     const eng = engine({ logRotation: { maxSize: '1g', maxFile: 1 } });
     const spec = job(`yes '${VOLUME_LINE}' | head -c ${VOLUME_BYTES}`);
-    await eng.start(spec);
+    await eng.startContainer(spec);
     const path = join(spec.jobDir, 'workflow.log');
     const follower = LogFollower.start(eng, spec.name, path, logger);
     await follower.done;
@@ -304,7 +304,7 @@ describeWithDocker('LogFollower on a real Docker engine', () => {
     // the end, and that no line comes twice.
     const eng = engine();
     const spec = job(`yes '${VOLUME_LINE}' | head -c ${VOLUME_BYTES}`);
-    await eng.start(spec);
+    await eng.startContainer(spec);
     const path = join(spec.jobDir, 'workflow.log');
     const follower = LogFollower.start(eng, spec.name, path, logger);
     await follower.done;
