@@ -13,6 +13,7 @@ import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle, SubmissionStatus } from '../synapse/types.js';
 import { TemplateError } from '../templates/index.js';
 import { ANNOTATIONS, readNumber, readString } from './annotations.js';
+import { EngineOutage } from './engine-outage.js';
 import { ensureFollower } from './job-logs.js';
 import { cleanUpJob, finishSubmission } from './finish.js';
 import { JobDirectory } from './job-directory.js';
@@ -84,8 +85,10 @@ export class Orchestrator {
   private startsInFlight = 0;
   /** Submissions put back in the queue while their run here was going on: the runs it happened to. */
   private readonly requeuedUnderRun = new Map<string, Set<string>>();
+  private readonly outage: EngineOutage;
 
   constructor(private readonly ctx: Services) {
+    this.outage = new EngineOutage(ctx);
     this.jobs = new JobTable(ctx.now);
     this.view = new WorkView(
       ctx.config.queues.map((q) => q.evaluationId),
@@ -155,10 +158,9 @@ export class Orchestrator {
     let ours;
     try {
       ours = await ctx.engine.list(ctx.config.orchestratorId);
+      this.outage.answered();
     } catch (error) {
-      ctx.logger.error('The container engine does not answer; nothing new starts this tick', {
-        error: (error as Error).message,
-      });
+      this.outage.failed(error);
       return;
     }
     // Starts still under way may each become a container: they count, so the limit is never passed.
@@ -354,7 +356,7 @@ export class Orchestrator {
     try {
       jobs = await ctx.engine.list(ctx.config.orchestratorId);
     } catch (error) {
-      ctx.logger.error('The container engine does not answer; leftovers are looked for next tick', {
+      ctx.logger.error('The workflow engine does not answer; leftovers are looked for next tick', {
         error: (error as Error).message,
       });
       return;

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import winston from 'winston';
 import type { Config } from '../config/config.js';
 import type { LoadedConfig } from '../config/load.js';
-import { DockerEngine } from '../engine/docker.js';
-import { registryAuthResolver } from '../engine/registry-auth.js';
+import type { DockerEngine } from '../engine/docker.js';
+import { buildDockerEngine, buildWesEngine, configuredRegistryAuth } from '../engine/registry.js';
 import { resolveJobRoot, type JobRoot } from '../evaluation/job-directory.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { SynapseClient } from '../synapse/client.js';
@@ -40,6 +40,13 @@ import {
   type Account,
 } from './synapse-checks.js';
 import { checkTemplate, templateCheckName } from './template-checks.js';
+import {
+  checkSharedDirectory,
+  checkWesServer,
+  dockerOnly,
+  SHARED_DIR_CHECK,
+  WES_SERVER_CHECK,
+} from './wes-checks.js';
 
 /**
  * Synapse calls give up within about 20 s, so a dead platform cannot hang `validate`: a few quick
@@ -217,32 +224,19 @@ async function engineChecks(
   bound: Bounded,
 ): Promise<CheckResult[]> {
   const settings = config.engine;
-  if (settings.kind !== 'docker') {
+  if (settings.kind === 'wes') {
+    const wes = buildWesEngine(config, settings, { logger, wesRetry: { maxAttempts: 1 } });
     return [
-      problem(
-        ENGINE_CHECK,
-        `WES mode (WES_ENDPOINT=${settings.endpoint}) is not available in this version yet`,
-        'Set DOCKER_ENGINE_URL instead of WES_ENDPOINT.',
-      ),
-      notChecked(IMAGE_CHECK, 'needs Docker mode'),
-      notChecked(JOB_DIR_CHECK, 'needs Docker mode'),
-      notChecked(COMMAND_CHECK, 'needs Docker mode'),
+      await bound(WES_SERVER_CHECK, timeouts.probeMs, () => checkWesServer(wes, settings)),
+      dockerOnly(IMAGE_CHECK),
+      await bound(SHARED_DIR_CHECK, timeouts.probeMs, () => checkSharedDirectory(settings)),
+      dockerOnly(COMMAND_CHECK),
     ];
   }
-  const token = config.synapse.authToken;
   let engine: DockerEngine;
   try {
-    engine = new DockerEngine({
-      url: settings.url,
-      certPath: settings.certPath,
-      ...(settings.certPathOnHost === undefined ? {} : { certPathOnHost: settings.certPathOnHost }),
-      privileged: config.workflow.privileged,
-      rwVolumes: config.workflow.rwVolumes,
-      pullPolicy: config.workflow.pullPolicy,
-      // Not used here: the image check reads the credentials itself, so a bad config file is its problem.
-      registryAuth: () => undefined,
-      logger,
-    });
+    // Not used here: the image check reads the credentials itself, so a bad config file is its problem.
+    engine = buildDockerEngine(config, settings, { logger, registryAuth: () => undefined });
   } catch (error) {
     return [
       problem(
@@ -271,18 +265,7 @@ async function engineChecks(
     const checked = await checkImage(
       engine.docker,
       config,
-      () =>
-        registryAuthResolver({
-          ...(config.synapse.username === undefined ? {} : { synapseUsername: config.synapse.username }),
-          ...(token === undefined ? {} : { synapseToken: token }),
-          ...(config.registries.dockerHub === undefined ? {} : { dockerHub: config.registries.dockerHub }),
-          ...(config.registries.dockerConfigFile === undefined
-            ? {}
-            : {
-                dockerConfigPath: config.registries.dockerConfigFile,
-                dockerConfigVariable: 'DOCKER_CONFIG_FILE',
-              }),
-        })(config.workflow.engineImage),
+      () => configuredRegistryAuth(config)(config.workflow.engineImage),
       timeouts,
     );
     state.image = checked.present ? 'present' : checked.result.status === 'ok' ? 'pullable' : 'unusable';
