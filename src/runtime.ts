@@ -9,6 +9,7 @@ import type { WorkflowEngine } from './engine/interfaces.js';
 import { createEngine, type EngineDependencies } from './engine/registry.js';
 import { AdminAlerts } from './evaluation/admin-alerts.js';
 import { ANNOTATIONS, readNumber } from './evaluation/annotations.js';
+import { OUTAGE_ALERT_AFTER_MS } from './evaluation/engine-outage.js';
 import { OutputFolders } from './evaluation/folders.js';
 import { ParticipantNotifier } from './evaluation/notifications.js';
 import { resolveJobRoot } from './evaluation/job-directory.js';
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   /** Faster WES retries (WES mode). */
   wesRetry?: EngineDependencies['wesRetry'];
   now?: () => number;
+  /** How long the engine may not answer before the admin is told (default 5 minutes). */
+  engineOutageAlertMs?: number;
   /** How long to wait for an engine that does not answer at start (default 60 s). */
   engineWaitMs?: number;
   /** The daemon's metrics (default: a registry of its own, without process metrics). */
@@ -158,6 +161,7 @@ export async function createRuntime(
     now: options.now ?? Date.now,
     stopGraceSeconds: options.stopGraceSeconds ?? 60,
     heartbeatSeconds: options.heartbeatSeconds ?? 300,
+    engineOutageAlertMs: options.engineOutageAlertMs ?? OUTAGE_ALERT_AFTER_MS,
   };
   logger.info('Job directories', {
     local: ctx.jobRoot.local,

@@ -68,6 +68,11 @@ export type JobState =
       exitCode: number;
       /** Docker's own OOMKilled flag: the kernel killed it for memory, not a guess from exit 137. */
       oomKilled: boolean;
+      /**
+       * Set when the engine itself ended the run, not the workflow (a WES server's SYSTEM_ERROR, a run
+       * preempted or cancelled on the server): what happened, in words for the participant and the admin.
+       */
+      engineEnded?: string;
       finishedAt: Date | undefined;
     }
   /**

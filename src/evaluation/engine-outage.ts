@@ -24,7 +24,7 @@ export class EngineOutage {
       error: (error as Error).message,
       downMinutes: minutes,
     });
-    if (this.alerted || now - this.since < OUTAGE_ALERT_AFTER_MS) return;
+    if (this.alerted || now - this.since < ctx.engineOutageAlertMs) return;
     this.alerted = true;
     ctx.alerts.report({
       key: `engine-unavailable:${new Date(this.since).toISOString()}`,

@@ -51,6 +51,7 @@ function exitOutcome(
   const stop = stopReason(ctx, bundle);
   if (stop !== undefined) return stop;
   if (state.oomKilled) return { kind: 'out-of-memory', limitBytes: ctx.config.workflow.memoryBytes };
+  if (state.engineEnded !== undefined) return { kind: 'engine-ended', detail: state.engineEnded };
   return { kind: 'failed', exitCode: state.exitCode };
 }
 

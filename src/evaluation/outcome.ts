@@ -13,7 +13,9 @@ export type Outcome =
   | { kind: 'pull-failed'; image: string; detail: string }
   | { kind: 'template-broken'; templateEntityId: string; detail: string }
   | { kind: 'launch-failed'; detail: string }
-  | { kind: 'job-lost' };
+  | { kind: 'job-lost' }
+  /** The engine ended the run itself, without the workflow finishing (a WES server's SYSTEM_ERROR, say). */
+  | { kind: 'engine-ended'; detail: string };
 
 /** What the organizers are told about a pipeline problem, and the key that makes it one problem. */
 export function pipelineProblem(
@@ -27,6 +29,8 @@ export function pipelineProblem(
       return { key: `template:${outcome.templateEntityId}:${outcome.detail}`, detail: outcome.detail };
     case 'launch-failed':
       return { key: `launch:${submissionId}`, detail: outcome.detail };
+    case 'engine-ended':
+      return { key: `engine-ended:${submissionId}`, detail: outcome.detail };
     case 'job-lost':
       return {
         key: `job-lost:${submissionId}`,
@@ -111,5 +115,7 @@ export function failureReason(outcome: Outcome): string | undefined {
       return 'The workflow could not be started (the organizers have been told).';
     case 'job-lost':
       return "The workflow's container disappeared before it finished (the organizers have been told).";
+    case 'engine-ended':
+      return `The workflow engine ended the run before the workflow finished: ${outcome.detail} (the organizers have been told).`;
   }
 }

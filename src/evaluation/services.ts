@@ -39,4 +39,6 @@ export interface Services {
   stopGraceSeconds: number;
   /** How often an unchanged running job's WorkflowLastUpdated is refreshed. */
   heartbeatSeconds: number;
+  /** How long the engine may not answer before the admin is told (engine-outage.ts). */
+  engineOutageAlertMs: number;
 }

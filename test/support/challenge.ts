@@ -13,7 +13,7 @@ import type { Config } from '../../src/config/config.js';
 import { LABELS } from '../../src/engine/interfaces.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { SeededUser } from '../../src/local-platform/admin-client.js';
-import { OrchestratorDaemon } from '../../src/daemon.js';
+import { OrchestratorDaemon, type DaemonOptions } from '../../src/daemon.js';
 import { SynapseClient } from '../../src/synapse/client.js';
 import type { SubmissionStatus, Team } from '../../src/synapse/types.js';
 import { FAST_RETRY, startTestPlatform, type TestPlatform } from './platform.js';
@@ -186,6 +186,7 @@ export interface RunningOrchestrator {
 export async function startOrchestrator(
   challenge: Challenge,
   env: Record<string, string> = {},
+  options: Partial<DaemonOptions> = {},
 ): Promise<RunningOrchestrator> {
   const workDir = env.ORCHESTRATOR_WORK_DIR ?? mkdtempSync(join(tmpdir(), 'orchestrator-work-'));
   const templates = Object.fromEntries(challenge.queues.map((q) => [q.evaluationId, q.templateId]));
@@ -214,6 +215,7 @@ export async function startOrchestrator(
     synapse: { retry: FAST_RETRY, messages: { windowMs: 2_000 } },
     stopGraceSeconds: 5,
     pull: { attempts: 2, firstDelayMs: 10, maxDelayMs: 20 },
+    ...options,
   });
   daemon.startSending();
   const running: RunningOrchestrator = {

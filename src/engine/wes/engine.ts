@@ -342,27 +342,33 @@ export function stateOf(log: RunLog): JobState {
       return { kind: 'running', startedAt: dateOf(log.run_log?.start_time) };
     case 'COMPLETE':
       return { kind: 'exited', exitCode: 0, oomKilled: false, finishedAt };
-    case 'CANCELED':
-      // Cancelled by someone on the server side (a stop of ours is known to the lifecycle already).
-      return {
-        kind: 'exited',
-        exitCode: typeof exitCode === 'number' && exitCode !== 0 ? exitCode : 130,
-        oomKilled: false,
-        finishedAt,
-      };
     case 'EXECUTOR_ERROR':
+      return { kind: 'exited', exitCode: failedCode(exitCode), oomKilled: false, finishedAt };
+    case 'CANCELED':
+      // Cancelled on the server's side (a stop of ours is known to the lifecycle already).
+      return ended(log, 'the run was cancelled on the WES server');
     case 'SYSTEM_ERROR':
+      return ended(log, 'the WES server reported a failure of its own (SYSTEM_ERROR), not of the workflow');
     case 'PREEMPTED':
-      return {
-        kind: 'exited',
-        exitCode: typeof exitCode === 'number' && exitCode !== 0 ? exitCode : 1,
-        oomKilled: false,
-        finishedAt,
-      };
+      return ended(log, 'the WES server preempted the run');
     default:
       // QUEUED, INITIALIZING, PAUSED, CANCELING, UNKNOWN: not ended yet.
       return { kind: 'pending', neverStarted: false };
   }
+}
+
+function failedCode(exitCode: number | null | undefined): number {
+  return typeof exitCode === 'number' && exitCode !== 0 ? exitCode : 1;
+}
+
+function ended(log: RunLog, engineEnded: string): JobState {
+  return {
+    kind: 'exited',
+    exitCode: failedCode(log.run_log?.exit_code),
+    oomKilled: false,
+    finishedAt: dateOf(log.run_log?.end_time),
+    engineEnded,
+  };
 }
 
 function dateOf(value: string | null | undefined): Date | undefined {
