@@ -10,9 +10,23 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { describe } from 'vitest';
+import { describeWithDocker } from './docker.js';
 import { freePort } from './ports.js';
 
 const run = promisify(execFile);
+
+/**
+ * WES tests need the Docker engine (for the workflows' steps) and Toil's server: skipped on a developer's
+ * machine that cannot have Toil (scripts/ensure-toil-wes.sh said so: E2E_TOIL_WES=optional), never in CI.
+ */
+export function describeWithToilWes(name: string, body: () => void): void {
+  if (process.env.E2E_TOIL_WES === 'optional' && process.env.CI !== 'true') {
+    describe.skip(`${name} (skipped: Toil's WES server cannot be installed here)`, body);
+  } else {
+    describeWithDocker(name, body);
+  }
+}
 
 /**
  * The toil-wes start script: TOIL_WES_START, or the workspace's shared tools beside the checkout (a clone

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ANNOTATIONS, readString } from '../../../src/evaluation/annotations.js';
-import { describeWithDocker } from '../../support/docker.js';
 import {
   FINAL,
   messagesAbout,
@@ -22,7 +21,7 @@ import {
   type Challenge,
   type RunningOrchestrator,
 } from '../../support/challenge.js';
-import { startToilWes, type ToilWes } from '../../support/toil-wes.js';
+import { describeWithToilWes, startToilWes, type ToilWes } from '../../support/toil-wes.js';
 
 interface WesRun {
   run_id: string;
@@ -30,7 +29,7 @@ interface WesRun {
   request?: { tags?: Record<string, string>; workflow_params?: Record<string, unknown> };
 }
 
-describeWithDocker('WES mode on a real Toil WES server', () => {
+describeWithToilWes('WES mode on a real Toil WES server', () => {
   let wes: ToilWes;
   let challenge: Challenge;
   let shared: string;
@@ -61,9 +60,11 @@ describeWithDocker('WES mode on a real Toil WES server', () => {
   }, 600_000);
 
   afterAll(async () => {
-    await challenge?.close();
-    await wes?.removeStepContainers();
-    await wes?.stop();
+    // Either may be missing when the set-up itself failed.
+    await (challenge as Challenge | undefined)?.close();
+    const server = wes as ToilWes | undefined;
+    await server?.removeStepContainers();
+    await server?.stop();
   });
 
   const start = (env: Record<string, string> = {}) =>
