@@ -264,6 +264,12 @@ function checkAcrossVariables(
         'RUN_WORKFLOW_CONTAINER_IN_PRIVILEGED_MODE',
         'DOCKER_CERT_PATH_HOST',
         'WORKFLOW_ENGINE_DOCKER_IMAGE',
+        'WORKFLOW_ENGINE_COMMAND',
+        'TOIL_CLI_OPTIONS',
+        'WORKFLOW_MEMORY_LIMIT',
+        'WORKFLOW_CPU_LIMIT',
+        'WORKFLOW_PIDS_LIMIT',
+        'IMAGE_PULL_POLICY',
       ] as const
     ).filter((name) => raw[name] !== undefined);
     for (const name of dockerOnly) {

@@ -96,8 +96,8 @@ export function renderConfigurationDoc(): string {
     '  an identity kept in `<work dir>/state/host-identity` (the host name at the first start), so a',
     '  re-created container keeps its id as long as its work directory (the compose volume) stays. Setting',
     '  `ORCHESTRATOR_ID` explicitly is still best (see [operations.md](operations.md)).',
-    '- WES mode (`WES_ENDPOINT`) is accepted by the configuration but not available in this version:',
-    '  `run` refuses it and `validate` reports it.',
+    '- WES mode (`WES_ENDPOINT` and `WES_SHARED_DIR_PROPERTY`) hands workflows to a GA4GH WES server such as',
+    "  Toil's; see [wes.md](wes.md). The engine container's variables do not apply there.",
   ];
   for (const [section, names] of bySection()) {
     lines.push('', `## ${section}`, '', '| Variable | Default | From | What it does |', '|---|---|---|---|');

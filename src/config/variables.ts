@@ -253,14 +253,16 @@ const variableSpecs = {
   WES_ENDPOINT: {
     section: 'Workflow engine',
     origin: 'swo',
-    summary: 'GA4GH WES server that runs the workflows (WES mode), e.g. http://localhost:8082/ga4gh/wes/v1.',
+    summary:
+      'GA4GH WES server that runs the workflows (WES mode; see docs/wes.md), e.g. http://toil:8080/ga4gh/wes/v1. Set this or DOCKER_ENGINE_URL, not both.',
     required: 'conditional',
     parse: httpUrl(),
   },
   WES_SHARED_DIR_PROPERTY: {
     section: 'Workflow engine',
     origin: 'swo',
-    summary: 'Directory shared with the WES server, at the same path on both sides (required in WES mode).',
+    summary:
+      "Directory shared with the WES server, at the same path on both sides (required in WES mode); each run's job directory and credentials file go in its jobs/ folder.",
     required: 'conditional',
     parse: absolutePath(),
   },
