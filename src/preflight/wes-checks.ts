@@ -7,7 +7,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WesEngineSettings } from '../config/config.js';
 import type { WesEngine } from '../engine/wes/engine.js';
-import { notChecked, ok, problem, warning, type CheckResult } from './report.js';
+import { ok, problem, warning, type CheckResult } from './report.js';
 
 export const WES_SERVER_CHECK = 'WES server';
 export const SHARED_DIR_CHECK = 'Shared directory';
@@ -19,7 +19,7 @@ export async function checkWesServer(engine: WesEngine, settings: WesEngineSetti
   } catch (error) {
     return problem(
       WES_SERVER_CHECK,
-      `${settings.endpoint} does not answer GET /service-info: ${(error as Error).message}`,
+      (error as Error).message,
       'Start the WES server, or fix WES_ENDPOINT (it ends with /ga4gh/wes/v1). An orchestrator in a container reaches a server on the same host by its compose service name or the host address, not by localhost.',
     );
   }
@@ -79,6 +79,3 @@ export async function checkSharedDirectory(settings: WesEngineSettings): Promise
     `${jobs} is writable; each run's job directory and credentials file (mode 0600) go there. The WES server must see it at the same path and read it as the same user.`,
   );
 }
-
-export const dockerOnly = (name: string): CheckResult =>
-  notChecked(name, 'Docker mode only: the WES server runs workflows with its own engine');

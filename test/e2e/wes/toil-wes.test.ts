@@ -21,6 +21,8 @@ import {
   type Challenge,
   type RunningOrchestrator,
 } from '../../support/challenge.js';
+import { runCli } from '../../support/cli.js';
+import { freePort } from '../../support/ports.js';
 import { describeWithToilWes, startToilWes, type ToilWes } from '../../support/toil-wes.js';
 
 interface WesRun {
@@ -93,6 +95,33 @@ describeWithToilWes('WES mode on a real Toil WES server', () => {
   const runsOf = async (submissionId: string) =>
     (await runs()).filter((r) => r.request?.tags?.synapse_submission_id === submissionId);
   const jobDirs = () => (existsSync(join(shared, 'jobs')) ? readdirSync(join(shared, 'jobs')) : []);
+
+  it('validate: the server answers and runs CWL, the shared directory is writable; a wrong endpoint is named', async () => {
+    const env = {
+      SYNAPSE_ENDPOINT: challenge.tp.platform.url,
+      SYNAPSE_PAT: challenge.tp.orchestrator.token,
+      EVALUATION_TEMPLATES: JSON.stringify({ [queue(1)]: challenge.queues[1]?.templateId ?? '' }),
+      WORKFLOW_OUTPUT_ROOT_ENTITY_ID: challenge.outputRootId,
+      WES_ENDPOINT: wes.endpoint,
+      WES_SHARED_DIR_PROPERTY: shared,
+      ORCHESTRATOR_WORK_DIR: mkdtempSync(join(tmpdir(), 'validate-wes-')),
+    };
+    const good = await runCli(['validate'], { env });
+    expect(good.stdout).toMatch(
+      new RegExp(`✔ WES server: ${wes.endpoint} answers \\(toil 5[^)]*\\); runs CWL v1\\.0`),
+    );
+    expect(good.stdout).toMatch(/✔ Shared directory: .*writable/);
+    expect(good.stdout).not.toMatch(/Engine image|Engine command|Docker engine/);
+    expect(good.status).toBe(0);
+
+    const nobody = `http://127.0.0.1:${await freePort()}/ga4gh/wes/v1`;
+    const down = await runCli(['validate'], { env: { ...env, WES_ENDPOINT: nobody } });
+    expect(down.status).toBe(1);
+    expect(down.stdout).toContain(
+      `✖ WES server: The WES server at ${nobody} did not answer GET /service-info: ECONNREFUSED`,
+    );
+    expect(down.stdout).toContain('fix WES_ENDPOINT');
+  });
 
   it('a run that succeeds: ACCEPTED, tagged, its inputs as in Docker mode, log uploaded, nothing left in the shared directory', async () => {
     const id = await submitFile(challenge, queue(0));
