@@ -262,7 +262,7 @@ const variableSpecs = {
     section: 'Workflow engine',
     origin: 'swo',
     summary:
-      "Directory shared with the WES server, at the same path on both sides (required in WES mode); each run's job directory and credentials file go in its jobs/ folder.",
+      "Directory shared with the WES server, at the same path on both sides (required in WES mode); each run's job directory and credentials file go in its jobs/<ORCHESTRATOR_ID>/ folder.",
     required: 'conditional',
     parse: absolutePath(),
   },

@@ -43,7 +43,8 @@ export async function resolveJobRoot(
 ): Promise<JobRoot> {
   if (config.engine.kind === 'wes') {
     // Shared with the WES server at the same path on both sides: the credentials file is read from there.
-    const shared = join(config.engine.sharedDir, 'jobs');
+    // One folder per instance: instances sharing the directory never sweep each other's job directories.
+    const shared = join(config.engine.sharedDir, 'jobs', config.orchestratorId);
     return { local: shared, host: shared, source: 'WES shared directory' };
   }
   const local = join(config.workDir, 'jobs');

@@ -94,7 +94,11 @@ describeWithToilWes('WES mode on a real Toil WES server', () => {
   };
   const runsOf = async (submissionId: string) =>
     (await runs()).filter((r) => r.request?.tags?.synapse_submission_id === submissionId);
-  const jobDirs = () => (existsSync(join(shared, 'jobs')) ? readdirSync(join(shared, 'jobs')) : []);
+  /** Job directories of the current instance (each instance has a folder of its own in the shared directory). */
+  const jobDirs = () => {
+    const dir = join(shared, 'jobs', orchestrator.config.orchestratorId);
+    return existsSync(dir) ? readdirSync(dir) : [];
+  };
 
   it('validate: the server answers and runs CWL, the shared directory is writable; a wrong endpoint is named', async () => {
     const env = {
@@ -152,7 +156,7 @@ describeWithToilWes('WES mode on a real Toil WES server', () => {
     ]);
     // The credentials file was the run's own, in the shared directory; it is gone with the job directory.
     const credentials = (params.synapseConfig as { path?: string } | undefined)?.path ?? '';
-    expect(credentials.startsWith(join(shared, 'jobs'))).toBe(true);
+    expect(credentials.startsWith(join(shared, 'jobs', orchestrator.config.orchestratorId, ''))).toBe(true);
     expect(existsSync(credentials)).toBe(false);
     expect(jobDirs()).toEqual([]);
     // Toil staged the files under the entry point's directory, and only those.
