@@ -145,7 +145,7 @@ afterEach(async () => {
 afterAll(async () => {
   // Not challenge.close(): that also sweeps Docker for containers, and these tests have none.
   await challenge.tp.close();
-  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [...workDirs, challenge.tp.dataDir]) rmSync(dir, { recursive: true, force: true });
 });
 
 const evaluationOf = (queue: number) => challenge.queues[queue]?.evaluationId ?? '';
