@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DockerEngine } from '../src/engine/docker.js';
+import { DockerEngine } from '../src/engine/docker/engine.js';
 import { LogFollower } from '../src/evaluation/logs/follower.js';
 import { uploadLog } from '../src/evaluation/logs/upload.js';
 import { collector, managed, startPlatformProcess } from './support/measure.js';

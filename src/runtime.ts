@@ -39,6 +39,8 @@ export interface RuntimeOptions {
   engineWaitMs?: number;
   /** The daemon's metrics (default: a registry of its own, without process metrics). */
   metrics?: Metrics;
+  /** Test hook: this engine instead of the one the configured mode builds (createEngine). */
+  engine?: WorkflowEngine;
 }
 
 /** How long a start waits for an engine that does not answer yet (restarting, still booting). */
@@ -95,13 +97,15 @@ export async function createRuntime(
     ...(options.synapse?.retry === undefined ? {} : { retry: options.synapse.retry }),
     messages: { limit: config.notifications.messagesPerMinute, ...options.synapse?.messages },
   });
-  const engine = createEngine(config, {
-    logger,
-    imageObserver: metrics.imageObserver(),
-    ...(options.pull === undefined ? {} : { pull: options.pull }),
-    ...(options.wesRetry === undefined ? {} : { wesRetry: options.wesRetry }),
-    stateDir: join(config.workDir, 'state'),
-  });
+  const engine =
+    options.engine ??
+    createEngine(config, {
+      logger,
+      imageObserver: metrics.imageObserver(),
+      ...(options.pull === undefined ? {} : { pull: options.pull }),
+      ...(options.wesRetry === undefined ? {} : { wesRetry: options.wesRetry }),
+      stateDir: join(config.workDir, 'state'),
+    });
   await waitForEngine(engine, logger, options.engineWaitMs ?? ENGINE_WAIT_MS);
 
   let me: Promise<UserProfile> | undefined;

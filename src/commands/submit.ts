@@ -3,9 +3,9 @@
  * image resolved to its digest at submission time, to an evaluation queue as the SYNAPSE_PAT account.
  */
 import type { Command } from 'commander';
-import { createDockerClient } from '../engine/docker.js';
-import { ImageDigestError, resolveImageDigest, type ImageReference } from '../engine/image-digest.js';
-import { registryAuthResolver } from '../engine/registry-auth.js';
+import { createDockerClient } from '../engine/docker/client.js';
+import { ImageDigestError, resolveImageDigest, type ImageReference } from '../engine/docker/image-digest.js';
+import { registryAuthResolver } from '../engine/docker/registry-auth.js';
 import { clientFor, printJson, runCommand, write } from './command-runner.js';
 import { UsageError } from '../organizer/errors.js';
 import { loadPlatformAccess, type PlatformAccess } from '../organizer/platform-access.js';

@@ -5,9 +5,10 @@
  */
 import type { Config, DockerEngineSettings, WesEngineSettings } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
-import { DockerEngine, type ImageObserver, type PullRetry } from './docker.js';
+import { DockerEngine } from './docker/engine.js';
+import type { ImageObserver, PullRetry } from './docker/pulls.js';
 import type { EngineKind, WorkflowEngine } from './interfaces.js';
-import { registryAuthResolver, type RegistryAuth } from './registry-auth.js';
+import { registryAuthResolver, type RegistryAuth } from './docker/registry-auth.js';
 import type { WesRetry } from './wes/client.js';
 import { WesEngine } from './wes/engine.js';
 

@@ -11,7 +11,7 @@ import type Docker from 'dockerode';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDockerClient } from '../engine/docker.js';
+import { createDockerClient } from '../engine/docker/client.js';
 import { stageStatuses } from '../evaluation/stages.js';
 import type { LocalPlatformAdmin } from '../local-platform/admin-client.js';
 import { submitFile } from '../organizer/submit.js';

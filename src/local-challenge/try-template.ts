@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { stageStatuses } from '../evaluation/stages.js';
 import { UsageError } from '../organizer/errors.js';
 import { exportFolderTree } from './export-folder-tree.js';
-import { createDockerClient } from '../engine/docker.js';
+import { createDockerClient } from '../engine/docker/client.js';
 import { localConfig, startLocalOrchestrator, type LocalOrchestrator } from './local-orchestrator.js';
 import { ProgressBoard, type BoardOutput, type BoardRow } from './progress-board.js';
 import { startReachablePlatform, type ReachablePlatform } from './reachable-platform.js';

@@ -11,7 +11,7 @@
  * kind = the message kind, result = a fixed word.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ImageObserver } from '../engine/docker.js';
+import type { ImageObserver } from '../engine/docker/pulls.js';
 import type { MessageObserver } from '../outbox/sender.js';
 import type { CallInfo, HttpObserver } from '../synapse/http.js';
 import { endpointTemplate, EXTERNAL_ENDPOINT } from './endpoint-template.js';

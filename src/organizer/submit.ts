@@ -33,7 +33,7 @@ import {
   shortDigest,
   type ImageReference,
   type ResolvedImage,
-} from '../engine/image-digest.js';
+} from '../engine/docker/image-digest.js';
 import { OrganizerError, UsageError, failure, reasonOf, step, whoAmI } from './errors.js';
 import { existingProject, findOrCreateProject, safeEntityName, type Action } from './projects.js';
 

@@ -11,9 +11,9 @@ import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/p
 import { join, relative, sep } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { Config, DockerEngineSettings } from '../config/config.js';
-import type { DockerEngine } from '../engine/docker.js';
-import { resolveImageDigest, shortDigest } from '../engine/image-digest.js';
-import type { RegistryAuth } from '../engine/registry-auth.js';
+import type { DockerEngine } from '../engine/docker/engine.js';
+import { resolveImageDigest, shortDigest } from '../engine/docker/image-digest.js';
+import type { RegistryAuth } from '../engine/docker/registry-auth.js';
 import type { JobRoot } from '../evaluation/job-directory.js';
 import { redactText } from '../logging/redact.js';
 import { notChecked, ok, problem, warning, type CheckResult } from './report.js';

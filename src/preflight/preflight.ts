@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import winston from 'winston';
 import type { Config } from '../config/config.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { DockerEngine } from '../engine/docker.js';
+import type { DockerEngine } from '../engine/docker/engine.js';
 import { buildDockerEngine, buildWesEngine, configuredRegistryAuth } from '../engine/registry.js';
 import { resolveJobRoot, type JobRoot } from '../evaluation/job-directory.js';
 import { createLogger, type Logger } from '../logging/logger.js';

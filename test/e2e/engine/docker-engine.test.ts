@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Dockerode from 'dockerode';
 import { afterAll, afterEach, expect, inject, it, vi } from 'vitest';
-import { DockerEngine, type DockerEngineOptions } from '../../../src/engine/docker.js';
+import { DockerEngine, type DockerEngineOptions } from '../../../src/engine/docker/engine.js';
 import { ImagePullError, LABELS, type JobSpec } from '../../../src/engine/interfaces.js';
-import { registryAuthResolver } from '../../../src/engine/registry-auth.js';
+import { registryAuthResolver } from '../../../src/engine/docker/registry-auth.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { describeWithDocker } from '../../support/docker.js';
 

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Dockerode from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DockerEngine, type DockerEngineOptions } from '../../../src/engine/docker.js';
+import { DockerEngine, type DockerEngineOptions } from '../../../src/engine/docker/engine.js';
 import type { JobSpec, LogLine } from '../../../src/engine/interfaces.js';
 import { LogFollower, parseLogFileLine } from '../../../src/evaluation/logs/follower.js';
 import { uploadLog } from '../../../src/evaluation/logs/upload.js';

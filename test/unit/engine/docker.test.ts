@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import Dockerode from 'dockerode';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createDockerClient, DockerEngine, parseProgress } from '../../../src/engine/docker.js';
+import { createDockerClient } from '../../../src/engine/docker/client.js';
+import { DockerEngine } from '../../../src/engine/docker/engine.js';
+import { parseProgress } from '../../../src/engine/docker/progress.js';
 import { ImagePullError, type PullPolicy } from '../../../src/engine/interfaces.js';
-import type { RegistryAuth } from '../../../src/engine/registry-auth.js';
+import type { RegistryAuth } from '../../../src/engine/docker/registry-auth.js';
 import { createLogger } from '../../../src/logging/logger.js';
 
 describe('parseProgress', () => {

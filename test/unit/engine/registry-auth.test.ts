@@ -7,7 +7,7 @@ import {
   readDockerConfigAuths,
   registryAuthResolver,
   registryHost,
-} from '../../../src/engine/registry-auth.js';
+} from '../../../src/engine/docker/registry-auth.js';
 
 const HUB = { username: 'hubuser', password: 'hub-password-1' };
 

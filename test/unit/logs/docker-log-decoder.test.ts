@@ -5,7 +5,7 @@ import {
   MAX_LOG_LINE_BYTES,
   timestampAfter,
   unixTimestampOf,
-} from '../../../src/engine/docker.js';
+} from '../../../src/engine/docker/log-decoder.js';
 import type { LogLine } from '../../../src/engine/interfaces.js';
 
 const T1 = '2026-11-21T19:52:22.697409123Z';

@@ -8,7 +8,7 @@ import {
   resolveImageDigest,
   shortDigest,
   type ImageDigestProblem,
-} from '../../../src/engine/image-digest.js';
+} from '../../../src/engine/docker/image-digest.js';
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const OTHER = `sha256:${'f'.repeat(64)}`;

@@ -3,8 +3,8 @@
  * the cwltool equivalent keeps every temporary and output path inside the job directory (the same-path rule).
  */
 import { join } from 'node:path';
-import type { EngineCommand } from '../config/config.js';
-import type { RunRequest } from './interfaces.js';
+import type { EngineCommand } from '../../config/config.js';
+import type { RunRequest } from '../interfaces.js';
 
 export function engineCommand(
   runner: EngineCommand,

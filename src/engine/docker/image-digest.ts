@@ -8,7 +8,7 @@
  * and kept as it is. Submissions record both (seeds/000: the tag for people, the digest for machines).
  */
 import type Dockerode from 'dockerode';
-import { redactText } from '../logging/redact.js';
+import { redactText } from '../../logging/redact.js';
 import { registryHost } from './registry-auth.js';
 
 export interface ImageReference {

@@ -5,7 +5,7 @@
  * adds any registry listed in a Docker config file (`auths` of a config.json, as `docker login` writes it).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { registerSecret } from '../logging/redact.js';
+import { registerSecret } from '../../logging/redact.js';
 
 /** What Docker's X-Registry-Auth header carries for a username/password login. */
 export interface RegistryAuth {
