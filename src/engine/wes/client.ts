@@ -135,6 +135,8 @@ export class WesClient {
    */
   async listRuns(): Promise<RunSummary[]> {
     const runs: RunSummary[] = [];
+    // A run on two pages (a server that ignores page_token, or whose list moved on meanwhile) counts once.
+    const seenRuns = new Set<string>();
     const seenTokens = new Set<string>();
     let token = '';
     for (;;) {
@@ -146,7 +148,8 @@ export class WesClient {
       const list = Array.isArray(page.runs) ? page.runs : Array.isArray(page.workflows) ? page.workflows : [];
       for (const item of list as unknown[]) {
         const run = item as { run_id?: unknown; state?: unknown };
-        if (typeof run.run_id === 'string') {
+        if (typeof run.run_id === 'string' && !seenRuns.has(run.run_id)) {
+          seenRuns.add(run.run_id);
           runs.push({ run_id: run.run_id, state: typeof run.state === 'string' ? run.state : 'UNKNOWN' });
         }
       }

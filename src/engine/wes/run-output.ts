@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { LogLine } from '../interfaces.js';
 import type { WesClient } from './client.js';
 
-/** Longer lines are cut here, as the Docker backend does. */
+/** Longer lines are cut into pieces of this size (at a character boundary), as the Docker backend does. */
 const MAX_LINE_BYTES = 1024 * 1024;
 
 /** Milliseconds since the epoch of a WES time (Toil writes them without a zone: UTC). 0 when unreadable. */
@@ -97,7 +97,11 @@ export async function readSource(
   }
 }
 
-/** Splits bytes into complete lines, keeping an unfinished last line for the next read. */
+/**
+ * Splits bytes into complete lines, keeping an unfinished last line for the next read. A line longer than
+ * MAX_LINE_BYTES comes out in pieces, cut at the same places however its bytes arrive: line n must be the
+ * same line whether the output is read as it grows or all at once (its timestamp depends on it).
+ */
 export class LineSplitter {
   private partial = Buffer.alloc(0);
 
@@ -106,14 +110,17 @@ export class LineSplitter {
     const lines: string[] = [];
     let start = 0;
     for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
-      lines.push(cut(data.subarray(start, end)));
+      lines.push(...pieces(data.subarray(start, end)));
       start = end + 1;
     }
-    this.partial = Buffer.from(data.subarray(start));
-    if (this.partial.length > MAX_LINE_BYTES) {
-      lines.push(cut(this.partial));
-      this.partial = Buffer.alloc(0);
+    // An unfinished line is not held beyond the limit: its first pieces go out now.
+    let rest = data.subarray(start);
+    while (rest.length > MAX_LINE_BYTES) {
+      const at = cutAt(rest);
+      lines.push(text(rest.subarray(0, at)));
+      rest = rest.subarray(at);
     }
+    this.partial = Buffer.from(rest);
     return lines;
   }
 
@@ -121,13 +128,33 @@ export class LineSplitter {
   end(): string[] {
     const rest = this.partial;
     this.partial = Buffer.alloc(0);
-    return rest.length === 0 ? [] : [cut(rest)];
+    return rest.length === 0 ? [] : pieces(rest);
   }
 }
 
-function cut(line: Buffer): string {
-  const text = line.length > MAX_LINE_BYTES ? line.subarray(0, MAX_LINE_BYTES) : line;
-  return text.toString('utf8').replace(/\r$/, '');
+/** A line as one piece, or as pieces of MAX_LINE_BYTES (the last one shorter) when it is longer. */
+function pieces(line: Buffer): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > MAX_LINE_BYTES) {
+    const at = cutAt(rest);
+    out.push(text(rest.subarray(0, at)));
+    rest = rest.subarray(at);
+  }
+  out.push(text(rest));
+  return out;
+}
+
+/** Where to cut a line longer than MAX_LINE_BYTES: there, backed up so that no character is split. */
+function cutAt(bytes: Buffer): number {
+  let at = MAX_LINE_BYTES;
+  // UTF-8 continuation bytes are 10xxxxxx.
+  for (let i = 0; i < 4 && at > 0 && ((bytes[at] ?? 0) & 0xc0) === 0x80; i++) at--;
+  return at;
+}
+
+function text(line: Buffer): string {
+  return line.toString('utf8').replace(/\r$/, '');
 }
 
 export type { LogLine };
