@@ -232,7 +232,16 @@ export class WesClient {
           undefined,
         );
       }
-      const text = await response.text().catch(() => '');
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        // The answer was cut off (the server restarting mid-reply, say): as good as no answer.
+        throw new WesError(
+          `The WES server at ${this.endpoint} broke off its answer to ${method} ${path}: ${describe(error)}`,
+          undefined,
+        );
+      }
       if (!response.ok) {
         throw new WesError(
           `The WES server answered ${method} ${path} with ${response.status}${serverMessage(text)}`,

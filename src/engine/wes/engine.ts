@@ -189,6 +189,8 @@ export class WesEngine implements WorkflowEngine {
       }
       const ended = TERMINAL_STATES.has(log.state ?? '');
       const base = wesTimeMs(log.run_log?.start_time);
+      // The lines a restarted follower has. `since` came from lines read when the run had its start time
+      // already (a run has no output before it starts), so the base is the same as then.
       skip ??= options.since === undefined ? 0 : lineIndexOf(base, options.since);
       const after = skip;
       const emit = (stream: 'stdout' | 'stderr', texts: string[]): LogLine[] => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { timestampAfter, unixTimestampOf } from '../../../../src/engine/docker.js';
+import { timestampAfter, unixTimestampOf } from '../../../../src/engine/docker/log-decoder.js';
 import { WesClient } from '../../../../src/engine/wes/client.js';
 import {
   LineSplitter,
