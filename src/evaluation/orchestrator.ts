@@ -437,10 +437,13 @@ export class Orchestrator {
         subject: 'Leftover workflow container removed',
         submissionId,
         body:
-          `Workflow container ${jobName} of this orchestrator (${ctx.config.orchestratorId}) was still on the Docker host, ` +
+          `Workflow ${jobName} of this orchestrator (${ctx.config.orchestratorId}) was still on ${ctx.engine.description}, ` +
           `but its submission ${submissionId} is ${status.status} and no longer run by it (re-queued by someone, or ` +
-          'the orchestrator stopped between the final status and the clean-up). The container, its step containers ' +
-          'and its job directory were removed; nothing else needs doing unless this keeps happening.',
+          'the orchestrator stopped between the final status and the clean-up). ' +
+          (ctx.engine.kind === 'wes'
+            ? 'Its run was cancelled if still on, and its job directory removed; '
+            : 'The container, its step containers and its job directory were removed; ') +
+          'nothing else needs doing unless this keeps happening.',
       });
     } catch (error) {
       ctx.logger.error('Could not check a leftover workflow container', {

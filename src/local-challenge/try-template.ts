@@ -132,7 +132,7 @@ export async function tryTemplate(options: TryOptions): Promise<TryResult> {
   });
   if (preview.engine.kind !== 'docker') {
     throw new UsageError(
-      'try runs workflows on a Docker engine: set DOCKER_ENGINE_URL (WES mode is not available yet).',
+      'try runs workflows on a local Docker engine: set DOCKER_ENGINE_URL (a WES server is not used by try; run the daemon for WES mode).',
     );
   }
   const engineClient = createDockerClient(preview.engine.url, preview.engine.certPath);
