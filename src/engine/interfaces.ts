@@ -1,3 +1,5 @@
+import type { ImageEvaluation } from '../templates/evaluation-file.js';
+
 /**
  * What the evaluation lifecycle needs from a workflow engine, whatever runs the workflow.
  *
@@ -44,6 +46,30 @@ export interface RunRequest {
   /** The same inputs as an object: SWO's four plus `synapseConfig` (a CWL File at its engine-side path). */
   inputs: Record<string, unknown>;
   identity: JobIdentity;
+  /**
+   * Set for a Docker-image submission to a queue whose template is an evaluation file: the engine runs the
+   * participant's image itself, locked down, then the scoring image (Docker mode only).
+   */
+  imageEvaluation?: { evaluation: ImageEvaluation; repository: string; digest: string };
+}
+
+/** What a run produced for the submission (Docker-image evaluations): scores and files to upload. */
+export interface RunResults {
+  /** Annotations for the submission, from the scorer's scores.json. */
+  scores: Record<string, string | number | boolean>;
+  /** Files (paths as this process sees them) for the admin-only folder and the submitter's folder. */
+  uploads: { locked: string[]; shared: string[] };
+}
+
+/**
+ * Raised by start() when the submission itself cannot run (its image cannot be pulled, is for another
+ * architecture, names no digest…): the participant is told `reason`; nothing ran.
+ */
+export class SubmissionRejectedError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'SubmissionRejectedError';
+  }
 }
 
 /** One engine container to start (Docker mode). Paths are host paths, seen by the container at the same place. */
@@ -73,6 +99,13 @@ export type JobState =
        * preempted or cancelled on the server): what happened, in words for the participant and the admin.
        */
       engineEnded?: string;
+      /**
+       * Set when the participant's own container failed in a way the engine tells apart (Docker-image
+       * evaluations): the reason for the participant, and whether it was the time limit.
+       */
+      submissionFailure?: { reason: string; timedOut: boolean };
+      /** What the run produced, when it succeeded (Docker-image evaluations). */
+      results?: RunResults;
       finishedAt: Date | undefined;
     }
   /**

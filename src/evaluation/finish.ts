@@ -10,6 +10,8 @@
  * message released (the outbox sends it once, however long Synapse's pacing makes it wait). Then the
  * containers and the job directory are removed. The credentials file goes in every case.
  */
+import { basename } from 'node:path';
+import type { RunResults } from '../engine/interfaces.js';
 import { submissionLogger } from '../logging/logger.js';
 import type { Submission, SubmissionStatusEnum } from '../synapse/types.js';
 import { readRecordedErrorAnnotations } from './earlier-errors.js';
@@ -96,6 +98,11 @@ export async function finishSubmission(
     }
   }
 
+  // What the run produced (a Docker-image evaluation): files to the folders the evaluation file names.
+  if (outcome.kind === 'succeeded' && outcome.results !== undefined) {
+    await uploadResults(ctx, submission, outcome.results);
+  }
+
   // The failing step's own words (an error annotation it wrote, else its last output), for the reason.
   let stepErrors: StepErrors = {};
   if (outcome.kind === 'failed') {
@@ -160,6 +167,7 @@ export async function finishSubmission(
       notified: final.queued ? kind : undefined,
       logFolderId: job.logFolderId === undefined ? logFolderId : undefined,
       statusSetByOthers: job.statusSetByOthers !== undefined,
+      scores: outcome.kind === 'succeeded' ? outcome.results?.scores : undefined,
     });
     applied = result.applied;
     if (applied) {
@@ -210,6 +218,28 @@ export async function finishSubmission(
     });
   }
   return applied;
+}
+
+/** Uploads a run's result files: each as a FileEntity in the submission's locked or shared folder. */
+async function uploadResults(ctx: Services, submission: Submission, results: RunResults): Promise<void> {
+  const total = results.uploads.locked.length + results.uploads.shared.length;
+  if (total === 0) return;
+  const folders = await ctx.folders.forSubmission(submission.teamId ?? submission.userId, submission.id);
+  const targets: [string, string[]][] = [
+    [folders.locked, results.uploads.locked],
+    [folders.shared, results.uploads.shared],
+  ];
+  for (const [folderId, files] of targets) {
+    for (const file of files) {
+      const name = basename(file);
+      const handle = await ctx.client.files.uploadFile(file, { fileName: name });
+      await ctx.client.entities.createOrUpdateFile(folderId, name, handle.id);
+    }
+  }
+  submissionLogger(ctx.logger, { submissionId: submission.id, evaluationId: submission.evaluationId }).info(
+    'Uploaded the files the evaluation file names',
+    { locked: results.uploads.locked.length, shared: results.uploads.shared.length },
+  );
 }
 
 /** Removes the job's containers (engine and steps) and its directory; keeps a failed job's when configured. */

@@ -46,12 +46,17 @@ function exitOutcome(
   bundle: SubmissionBundle,
   state: Extract<JobState, { kind: 'exited' }>,
 ): Outcome {
-  if (state.exitCode === 0) return { kind: 'succeeded' };
+  if (state.exitCode === 0) {
+    return state.results === undefined
+      ? { kind: 'succeeded' }
+      : { kind: 'succeeded', results: state.results };
+  }
   // A stop decided earlier whose final write did not land: the reason still holds.
   const stop = stopReason(ctx, bundle);
   if (stop !== undefined) return stop;
   if (state.oomKilled) return { kind: 'out-of-memory', limitBytes: ctx.config.workflow.memoryBytes };
   if (state.engineEnded !== undefined) return { kind: 'engine-ended', detail: state.engineEnded };
+  if (state.submissionFailure !== undefined) return { kind: 'submission-failed', ...state.submissionFailure };
   return { kind: 'failed', exitCode: state.exitCode };
 }
 

@@ -30,6 +30,7 @@ export function messageKindFor(outcome: Outcome): MessageKind {
   if (outcome.kind === 'succeeded') return 'completed';
   if (outcome.kind === 'stopped-on-request') return 'stopped';
   if (outcome.kind === 'timed-out') return 'timed-out';
+  if (outcome.kind === 'submission-failed' && outcome.timedOut) return 'timed-out';
   return 'failed';
 }
 
@@ -174,7 +175,7 @@ export class ParticipantNotifier {
         const ours = details.outcome !== undefined && details.outcome.kind !== 'failed';
         lines.push(
           '',
-          ours && details.outcome?.kind !== 'out-of-memory'
+          ours && details.outcome?.kind !== 'out-of-memory' && details.outcome?.kind !== 'submission-failed'
             ? 'This was a problem on the evaluation side, not in your submission; you may submit again once the organizers have fixed it.'
             : 'Please check your submission against the challenge instructions, fix what the reason points to, and submit again.',
         );

@@ -3,8 +3,12 @@
  * filter on them) and a FailureReason a participant can act on.
  */
 
+import type { RunResults } from '../engine/interfaces.js';
+
 export type Outcome =
-  | { kind: 'succeeded' }
+  | { kind: 'succeeded'; results?: RunResults }
+  /** The participant's own submission failed (a Docker-image evaluation), with a reason made for them. */
+  | { kind: 'submission-failed'; reason: string; timedOut: boolean }
   | { kind: 'failed'; exitCode: number }
   | { kind: 'out-of-memory'; limitBytes: number | undefined }
   | { kind: 'stopped-on-request' }
@@ -51,6 +55,8 @@ export function statusDescription(outcome: Outcome): string {
       return 'STOPPED UPON REQUEST';
     case 'timed-out':
       return 'EXCEEDED TIME QUOTA';
+    case 'submission-failed':
+      return outcome.timedOut ? 'EXCEEDED TIME QUOTA' : 'ERROR';
     case 'pull-failed':
       return 'DOCKER PULL FAILED';
     default:
@@ -115,6 +121,8 @@ export function failureReason(outcome: Outcome): string | undefined {
       return 'The workflow could not be started (the organizers have been told).';
     case 'job-lost':
       return "The workflow's container disappeared before it finished (the organizers have been told).";
+    case 'submission-failed':
+      return outcome.reason;
     case 'engine-ended':
       return `The workflow engine ended the run before the workflow finished: ${outcome.detail} (the organizers have been told).`;
   }

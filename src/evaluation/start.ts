@@ -8,7 +8,14 @@
  * directory says whether a container was ever asked for (monitor.ts takes it from there).
  */
 import { randomUUID } from 'node:crypto';
-import { ImagePullError, JOB_NAME_PREFIX } from '../engine/interfaces.js';
+import { join } from 'node:path';
+import {
+  ImagePullError,
+  JOB_NAME_PREFIX,
+  SubmissionRejectedError,
+  type RunRequest,
+} from '../engine/interfaces.js';
+import { EvaluationFileError, readEvaluationFile } from '../templates/evaluation-file.js';
 import { submissionLogger } from '../logging/logger.js';
 import type { SubmissionBundle } from '../synapse/types.js';
 import type { PreparedTemplate } from '../templates/index.js';
@@ -113,17 +120,28 @@ async function launch(
     const directory = await JobDirectory.create(svc.jobRoot, jobName);
     const templateDir = svc.engine.templateDir;
     await svc.templates.copyTo(template.template, directory.localFile(templateDir));
-    await directory.writeCredentials(
-      svc.config.synapse.username ?? (await svc.userName()),
-      svc.config.synapse.authToken ?? '',
-      svc.config.synapse.endpoint,
+    const { rootTemplate } = template.template;
+    const imageEvaluation = await imageEvaluationOf(
+      bundle,
+      template.template.entityId,
+      join(directory.localFile(templateDir), rootTemplate),
+      rootTemplate,
     );
-    const inputs = await directory.writeJobFile({
-      submissionId,
-      workflowSynapseId: template.template.entityId,
-      submitterUploadSynId: folders.shared,
-      adminUploadSynId: folders.locked,
-    });
+    let inputs: Record<string, unknown> = {};
+    // A Docker-image evaluation needs no credentials: nothing of it talks to Synapse.
+    if (imageEvaluation === undefined) {
+      await directory.writeCredentials(
+        svc.config.synapse.username ?? (await svc.userName()),
+        svc.config.synapse.authToken ?? '',
+        svc.config.synapse.endpoint,
+      );
+      inputs = await directory.writeJobFile({
+        submissionId,
+        workflowSynapseId: template.template.entityId,
+        submitterUploadSynId: folders.shared,
+        adminUploadSynId: folders.locked,
+      });
+    }
     // An earlier run's error annotations are still on the status: the end of this run must tell them apart.
     await recordErrorAnnotations(directory, claimed.status, ERROR_ANNOTATIONS);
     try {
@@ -132,14 +150,18 @@ async function launch(
         localDir: directory.localPath,
         hostDir: directory.hostPath,
         templateDir,
-        rootTemplate: template.template.rootTemplate,
+        rootTemplate,
         jobFile: JOB_FILE,
         inputs,
         identity: { orchestratorId: svc.config.orchestratorId, submissionId, evaluationId },
+        ...(imageEvaluation === undefined ? {} : { imageEvaluation }),
       });
     } catch (error) {
       if (error instanceof ImagePullError) {
         throw new LaunchFailure({ kind: 'pull-failed', image: error.image, detail: error.message });
+      }
+      if (error instanceof SubmissionRejectedError) {
+        throw new LaunchFailure({ kind: 'submission-failed', reason: error.reason, timedOut: false });
       }
       throw error;
     }
@@ -243,6 +265,39 @@ export async function backToQueue(
   }
   jobs.forget(jobName);
   return result.applied;
+}
+
+/**
+ * The Docker-image evaluation this submission gets when the queue's template is an evaluation file
+ * (undefined for a CWL workflow). A broken file is the template's fault; a submission that is not an image
+ * is the participant's.
+ */
+async function imageEvaluationOf(
+  bundle: SubmissionBundle,
+  templateEntityId: string,
+  entryPoint: string,
+  rootTemplate: string,
+): Promise<RunRequest['imageEvaluation']> {
+  let evaluation;
+  try {
+    evaluation = await readEvaluationFile(entryPoint, rootTemplate);
+  } catch (error) {
+    if (error instanceof EvaluationFileError) {
+      throw new LaunchFailure({ kind: 'template-broken', templateEntityId, detail: error.message });
+    }
+    throw error;
+  }
+  if (evaluation === undefined) return undefined;
+  const { dockerRepositoryName: repository, dockerDigest: digest } = bundle.submission;
+  if (repository === undefined || digest === undefined) {
+    throw new LaunchFailure({
+      kind: 'submission-failed',
+      reason:
+        'This queue takes Docker images: submit an image (a Docker repository with its digest), not a file.',
+      timedOut: false,
+    });
+  }
+  return { evaluation, repository, digest };
 }
 
 class LaunchFailure extends Error {

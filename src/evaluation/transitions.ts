@@ -185,6 +185,22 @@ export interface FinalStatus {
    * (`status` is that one) and finishes the rest as usual.
    */
   statusSetByOthers?: boolean;
+  /** Scores the run produced (a Docker-image evaluation's scores.json), one annotation each. */
+  scores?: Record<string, string | number | boolean> | undefined;
+}
+
+/** A score as an annotation: whole numbers as longs, others as doubles, the rest as strings. */
+function scoreAnnotation(
+  key: string,
+  value: string | number | boolean,
+  isPrivate: boolean,
+): StatusAnnotation {
+  if (typeof value === 'number') {
+    return Number.isInteger(value)
+      ? longAnnotation(key, value, isPrivate)
+      : doubleAnnotation(key, value, isPrivate);
+  }
+  return stringAnnotation(key, String(value), isPrivate);
 }
 
 /** The end: the final status of this job's run, written once and only by this job. */
@@ -220,6 +236,8 @@ export function finalize(
           ...(final.notified === undefined
             ? []
             : [stringAnnotation(ANNOTATIONS.submitterNotified, final.notified, true)]),
+          // Private with locked results, as the reason: the organizers decide when scores are seen.
+          ...Object.entries(final.scores ?? {}).map(([key, value]) => scoreAnnotation(key, value, !shared)),
         ],
         remove: final.reason === undefined ? [ANNOTATIONS.failureReason] : [],
       },

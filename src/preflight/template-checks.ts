@@ -5,6 +5,9 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { isEvaluationDocument, parseEvaluation } from '../templates/evaluation-file.js';
 import { ORCHESTRATOR_INPUTS, inspectWorkflowInputs, type InputFinding } from './cwl-inputs.js';
 import { notChecked, ok, problem, warning, type CheckResult } from './report.js';
 import type { Account } from './synapse-checks.js';
@@ -99,6 +102,8 @@ export async function checkTemplate(
   } catch (error) {
     return notChecked(name, `${file} could not be read here (${(error as Error).message})`);
   }
+  const evaluation = checkEvaluationFile(name, text, file, `from ${prepared.source}`);
+  if (evaluation !== undefined) return evaluation;
   const report = inspectWorkflowInputs(text, { file, ...(fragment === undefined ? {} : { fragment }) });
   const problems = report.findings.filter((finding) => finding.severity === 'problem');
   const warnings = report.findings.filter((finding) => finding.severity === 'warning');
@@ -134,6 +139,48 @@ export async function checkTemplate(
       ...others.map((f) => f.fix),
     ];
     return warning(name, `${summary}. ${parts.join(' ')}`, fixes.join(' '));
+  }
+  return ok(name, summary);
+}
+
+/**
+ * An evaluation file (Docker-image submissions) instead of a CWL workflow: valid, and its host directories
+ * there. Undefined when `text` is not an evaluation file.
+ */
+function checkEvaluationFile(
+  name: string,
+  text: string,
+  file: string,
+  where: string,
+): CheckResult | undefined {
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch {
+    return undefined;
+  }
+  if (!isEvaluationDocument(document)) return undefined;
+  let evaluation;
+  try {
+    evaluation = parseEvaluation(document, file);
+  } catch (error) {
+    return problem(
+      name,
+      (error as Error).message,
+      `Fix ${file} as docs/docker-submissions.md describes, and upload the template again.`,
+    );
+  }
+  const missing = [
+    ...(evaluation.input === undefined ? [] : [['input', evaluation.input]]),
+    ...(evaluation.scoring?.gold === undefined ? [] : [['scoring.gold', evaluation.scoring.gold]]),
+  ].filter(([, path]) => !existsSync(path ?? ''));
+  const summary = `${file} (${where}) is an evaluation file for Docker-image submissions${evaluation.scoring === undefined ? ', without scoring' : `, scored by ${evaluation.scoring.image}`}`;
+  if (missing.length > 0) {
+    return warning(
+      name,
+      `${summary}; ${missing.map(([key, path]) => `${key} ${path}`).join(' and ')} is not on this machine`,
+      'The directories are on the Docker host: create them there (this check looks on the machine validate runs on).',
+    );
   }
   return ok(name, summary);
 }

@@ -30,6 +30,7 @@ import { createDockerClient } from './client.js';
 import { engineCommand } from './command.js';
 import { reasonOf, statusOf } from './errors.js';
 import { containerLogs } from './logs.js';
+import { EVALUATION_LABELS, IMAGE_EVALUATION_KIND, ImageEvaluations } from './image-evaluation.js';
 import { readProgress } from './progress.js';
 import { ImagePuller, type ImageObserver, type PullRetry } from './pulls.js';
 import type { RegistryAuth } from './registry-auth.js';
@@ -102,6 +103,8 @@ export class DockerEngine implements WorkflowEngine {
   private readonly options: DockerEngineOptions;
   private readonly logger: Logger;
   private readonly images: ImagePuller;
+  /** Docker-image submissions, run locked down by the orchestrator itself. */
+  private readonly evaluations: ImageEvaluations;
 
   constructor(options: DockerEngineOptions) {
     this.options = options;
@@ -115,6 +118,20 @@ export class DockerEngine implements WorkflowEngine {
       registryAuth: options.registryAuth,
       logger: options.logger,
       ...(options.observer === undefined ? {} : { observer: options.observer }),
+    });
+    this.evaluations = new ImageEvaluations({
+      docker: this.docker,
+      // Submitted images are pinned by digest: pulled when missing, whatever the engine image's policy.
+      images: new ImagePuller({
+        docker: this.docker,
+        url: options.url,
+        pullPolicy: 'missing',
+        ...(options.pull === undefined ? {} : { pull: options.pull }),
+        registryAuth: options.registryAuth,
+        logger: options.logger,
+      }),
+      logger: options.logger,
+      logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,
     });
   }
 
@@ -153,6 +170,9 @@ export class DockerEngine implements WorkflowEngine {
 
   /** Pulls the engine image as the policy says, then starts the engine container running the workflow. */
   async start(request: RunRequest): Promise<string> {
+    if (request.imageEvaluation !== undefined) {
+      return this.evaluations.start(request, request.imageEvaluation);
+    }
     const workflow = this.options.workflow;
     if (workflow === undefined) throw new Error('DockerEngine: no engine image and command configured');
     await this.ensureImage(workflow.image);
@@ -257,6 +277,7 @@ export class DockerEngine implements WorkflowEngine {
       if (statusOf(error) === 404) return { kind: 'missing' };
       throw new Error(`Cannot inspect engine container ${name}: ${reasonOf(error)}`);
     }
+    if (isImageEvaluation(info.Config.Labels)) return this.evaluations.state(name, info);
     const state = info.State;
     switch (state.Status) {
       case 'running':
@@ -349,23 +370,41 @@ export class DockerEngine implements WorkflowEngine {
       all: true,
       filters: { label: [`${LABELS.orchestratorId}=${orchestratorId}`] },
     });
-    return containers.map((info) => {
+    // A Docker-image evaluation's scorer belongs to its job: the job runs while either container does.
+    const scoring = new Map<string, boolean>();
+    for (const info of containers) {
+      const job = info.Labels[EVALUATION_LABELS.job];
+      if (info.Labels[EVALUATION_LABELS.phase] === 'scoring' && job !== undefined) {
+        scoring.set(job, info.State === 'running');
+      }
+    }
+    return containers.flatMap((info) => {
       const labels = info.Labels;
+      if (labels[EVALUATION_LABELS.phase] === 'scoring') return [];
+      const name = (info.Names[0] ?? info.Id).replace(/^\//, '');
       return {
-        name: (info.Names[0] ?? info.Id).replace(/^\//, ''),
+        name,
         identity: {
           orchestratorId: labels[LABELS.orchestratorId] ?? orchestratorId,
           submissionId: labels[LABELS.submissionId] ?? '',
           evaluationId: labels[LABELS.evaluationId] ?? '',
         },
         jobDir: labels[LABELS.jobDir],
-        running: info.State === 'running',
+        running: info.State === 'running' || scoring.get(name) === true,
       };
     });
   }
 
-  logs(name: string, options: { follow: boolean; since?: string }): AsyncIterable<LogLine> {
-    return containerLogs(this.docker, this.logger, name, options);
+  async *logs(name: string, options: { follow: boolean; since?: string }): AsyncIterable<LogLine> {
+    const info = await this.docker
+      .getContainer(name)
+      .inspect()
+      .catch(() => undefined);
+    if (info !== undefined && isImageEvaluation(info.Config.Labels)) {
+      yield* this.evaluations.logs(name, info, options);
+      return;
+    }
+    yield* containerLogs(this.docker, this.logger, name, options);
   }
 
   /** The job directory recorded on the engine container, or undefined when it is gone or unlabelled. */
@@ -378,4 +417,8 @@ export class DockerEngine implements WorkflowEngine {
       throw new Error(`Cannot inspect engine container ${name}: ${reasonOf(error)}`);
     }
   }
+}
+
+function isImageEvaluation(labels: Record<string, string> | undefined): boolean {
+  return labels?.[EVALUATION_LABELS.kind] === IMAGE_EVALUATION_KIND;
 }

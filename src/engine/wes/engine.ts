@@ -85,6 +85,11 @@ export class WesEngine implements WorkflowEngine {
   }
 
   async start(request: RunRequest): Promise<string> {
+    if (request.imageEvaluation !== undefined) {
+      throw new Error(
+        "This queue's template is an evaluation file for Docker-image submissions, which run on a Docker engine: use DOCKER_ENGINE_URL for this queue, not WES_ENDPOINT.",
+      );
+    }
     const form = await runForm(request);
     let runId: string;
     try {
