@@ -88,9 +88,10 @@ exit 1
 `,
 
   /**
-   * A fork bomb, started only under a pids limit of at most 1024 (without one it would starve the host:
-   * exit 3 instead). The shell then becomes a 30 s sleep (exec: no fork needed) and ends with an output,
-   * so only the time limit makes it INVALID.
+   * Forks without bound: two loops starting sleeps until the kernel refuses, and retrying for ever (their
+   * "can't fork" errors discarded). Started only under a pids limit of at most 1024 (without one it would
+   * starve the host: exit 3 instead). The shell then becomes a 30 s sleep (exec: no fork needed) and ends
+   * with an output, so only the time limit makes it INVALID.
    */
   forkbomb: `pm=\`cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max 2>/dev/null\`
 echo "forkbomb: pids.max=$pm"
@@ -99,8 +100,9 @@ case "$pm" in
 esac
 if [ "$pm" -gt 1024 ]; then echo "forkbomb: pids limit too high: not starting"; exit 3; fi
 echo "forkbomb: starting"
-b() { b | b & }
-b
+b() { while :; do sleep 600 & done; }
+b 2>/dev/null &
+b 2>/dev/null &
 echo 3 > /output/predictions.txt
 exec sleep 30
 `,
