@@ -104,6 +104,8 @@ export type JobState =
        * evaluations): the reason for the participant, and whether it was the time limit.
        */
       submissionFailure?: { reason: string; timedOut: boolean };
+      /** The organizers' scorer gave no usable scores (a Docker-image evaluation): what is wrong, for the admin. */
+      scoringProblem?: string;
       /** What the run produced, when it succeeded (Docker-image evaluations). */
       results?: RunResults;
       finishedAt: Date | undefined;

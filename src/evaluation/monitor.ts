@@ -54,9 +54,12 @@ function exitOutcome(
   // A stop decided earlier whose final write did not land: the reason still holds.
   const stop = stopReason(ctx, bundle);
   if (stop !== undefined) return stop;
+  // The engine's own account comes first: it knows its limits (a Docker-image evaluation's memory limit is
+  // the evaluation file's, not WORKFLOW_MEMORY_LIMIT).
+  if (state.submissionFailure !== undefined) return { kind: 'submission-failed', ...state.submissionFailure };
+  if (state.scoringProblem !== undefined) return { kind: 'scoring-broken', detail: state.scoringProblem };
   if (state.oomKilled) return { kind: 'out-of-memory', limitBytes: ctx.config.workflow.memoryBytes };
   if (state.engineEnded !== undefined) return { kind: 'engine-ended', detail: state.engineEnded };
-  if (state.submissionFailure !== undefined) return { kind: 'submission-failed', ...state.submissionFailure };
   return { kind: 'failed', exitCode: state.exitCode };
 }
 

@@ -19,7 +19,9 @@ export type Outcome =
   | { kind: 'launch-failed'; detail: string }
   | { kind: 'job-lost' }
   /** The engine ended the run itself, without the workflow finishing (a WES server's SYSTEM_ERROR, say). */
-  | { kind: 'engine-ended'; detail: string };
+  | { kind: 'engine-ended'; detail: string }
+  /** The organizers' scorer ran on the output but gave no usable scores (a Docker-image evaluation). */
+  | { kind: 'scoring-broken'; detail: string };
 
 /** What the organizers are told about a pipeline problem, and the key that makes it one problem. */
 export function pipelineProblem(
@@ -35,6 +37,11 @@ export function pipelineProblem(
       return { key: `launch:${submissionId}`, detail: outcome.detail };
     case 'engine-ended':
       return { key: `engine-ended:${submissionId}`, detail: outcome.detail };
+    case 'scoring-broken':
+      return {
+        key: `scoring-broken:${submissionId}`,
+        detail: `The scoring image ran but ${outcome.detail}.`,
+      };
     case 'job-lost':
       return {
         key: `job-lost:${submissionId}`,
@@ -123,6 +130,8 @@ export function failureReason(outcome: Outcome): string | undefined {
       return "The workflow's container disappeared before it finished (the organizers have been told).";
     case 'submission-failed':
       return outcome.reason;
+    case 'scoring-broken':
+      return 'Your output could not be scored: the scorer gave no usable scores (the organizers have been told).';
     case 'engine-ended':
       return `The workflow engine ended the run before the workflow finished: ${outcome.detail} (the organizers have been told).`;
   }

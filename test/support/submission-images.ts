@@ -124,6 +124,14 @@ echo 3 > /output/predictions.txt
 exit 0
 `,
 
+  /** Writes 3 MiB, then goes on running (the limit must stop it while it runs, not only at its end). */
+  filler: `head -c 3m /dev/zero > /output/predictions.txt
+echo "filler: wrote 3 MiB, staying on"
+sleep 120
+echo "filler: not stopped"
+exit 0
+`,
+
   /** Writes 3 MiB (in a file the scorer would read) and exits 0. */
   'big-output': `head -c 3m /dev/zero > /output/predictions.txt
 echo "big-output: wrote \`wc -c < /output/predictions.txt\` bytes"

@@ -44,6 +44,7 @@ const SANDBOX_USER = '65534:65534';
 const STATE_FILE = 'image-evaluation.json';
 const TIMED_OUT_MARK = '.timed-out';
 const SCORES_FILE = 'scores.json';
+const OUTPUT_EXCEEDED_MARK = '.output-exceeded';
 
 interface EvaluationRecord {
   evaluation: ImageEvaluation;
@@ -112,7 +113,20 @@ export class ImageEvaluations {
     const localDir = info.Config.Labels[EVALUATION_LABELS.localDir] ?? '';
     const record = await readRecord(localDir);
     const sub = record.evaluation.submission;
-    const own = await this.phaseState(name, info, sub.timeSeconds, localDir);
+    let own = await this.phaseState(name, info, sub.timeSeconds, localDir);
+    if (own.kind === 'running' && (await sizeOf(join(localDir, 'output'))).bytes > sub.outputBytes) {
+      // /output is on the host's disk: a container writing past its limit is stopped at the next look.
+      await writeFile(join(localDir, OUTPUT_EXCEEDED_MARK), new Date().toISOString());
+      await this.kill(name);
+      this.options.logger.info('stopped a container writing past its output limit', { container: name });
+      own = await this.phaseState(
+        name,
+        await this.options.docker.getContainer(name).inspect(),
+        sub.timeSeconds,
+        localDir,
+        false,
+      );
+    }
     if (own.kind !== 'exited') return own;
     const failure = await submissionFailure(own, localDir, record.evaluation);
     if (failure !== undefined) return { ...own, exitCode: own.exitCode || 1, submissionFailure: failure };
@@ -141,9 +155,7 @@ export class ImageEvaluations {
       return { ...scored, exitCode: scored.exitCode || 1, submissionFailure: scorerFailure };
     }
     const scores = await readScores(localDir);
-    if (typeof scores === 'string') {
-      return { ...scored, exitCode: 1, engineEnded: scores };
-    }
+    if (typeof scores === 'string') return { ...scored, exitCode: 1, scoringProblem: scores };
     return {
       ...scored,
       exitCode: 0,
@@ -205,12 +217,7 @@ export class ImageEvaluations {
       const started = Date.parse(state.StartedAt);
       if (enforce && Number.isFinite(started) && Date.now() - started > limitSeconds * 1000) {
         await writeFile(join(localDir, `${TIMED_OUT_MARK}-${name}`), new Date().toISOString());
-        await this.options.docker
-          .getContainer(name)
-          .kill()
-          .catch((error: unknown) => {
-            if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
-          });
+        await this.kill(name);
         this.options.logger.info('stopped a container at its time limit', { container: name, limitSeconds });
         const after = await this.options.docker.getContainer(name).inspect();
         return this.phaseState(name, after, limitSeconds, localDir, false);
@@ -227,6 +234,15 @@ export class ImageEvaluations {
       finishedAt: new Date(state.FinishedAt),
       ...(timedOut ? { submissionFailure: { reason: '', timedOut: true } } : {}),
     };
+  }
+
+  private async kill(name: string): Promise<void> {
+    await this.options.docker
+      .getContainer(name)
+      .kill()
+      .catch((error: unknown) => {
+        if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+      });
   }
 
   private async startScorer(
@@ -346,6 +362,14 @@ async function submissionFailure(
       timedOut: true,
     };
   }
+  // Stopped for writing too much, or wrote too much and exited: the size is the reason either way.
+  const written = await sizeOf(join(localDir, 'output'));
+  if (written.bytes > sub.outputBytes || (await exists(join(localDir, OUTPUT_EXCEEDED_MARK)))) {
+    return {
+      reason: `Your container wrote ${formatBytes(written.bytes)} to /output, more than the limit of ${formatBytes(sub.outputBytes)}.`,
+      timedOut: false,
+    };
+  }
   if (state.oomKilled) {
     return {
       reason: `Your container ran out of memory (limit ${formatBytes(sub.memoryBytes)}).`,
@@ -358,16 +382,9 @@ async function submissionFailure(
       timedOut: false,
     };
   }
-  const written = await sizeOf(join(localDir, 'output'));
   if (written.files === 0) {
     return {
       reason: 'Your container wrote nothing to /output; write your predictions there.',
-      timedOut: false,
-    };
-  }
-  if (written.bytes > sub.outputBytes) {
-    return {
-      reason: `Your container wrote ${formatBytes(written.bytes)} to /output, more than the limit of ${formatBytes(sub.outputBytes)}.`,
       timedOut: false,
     };
   }

@@ -67,6 +67,7 @@ const IMAGES: readonly SubmissionImageName[] = [
   'sleeper',
   'no-output',
   'big-output',
+  'filler',
   'exit-3',
   'scorer-fails',
   'no-scores',
@@ -275,6 +276,7 @@ describeWithRegistry('Docker-image submissions, locked down (real engine, real r
       'memory',
       'no-output',
       'big-output',
+      'filler',
       'exit-3',
       'scorer-fails',
       'no-scores',
@@ -569,6 +571,15 @@ describeWithRegistry('Docker-image submissions, locked down (real engine, real r
 
   it('more than the output limit: INVALID, the reason names the limit (1m)', async () => {
     await expectInvalid('big-output', [/output/i, /\b1 ?(m|mb|mib)\b|1048576|1,048,576/i]);
+  });
+
+  it('writing past the output limit while running: stopped at the next look, INVALID, the limit named', async () => {
+    const { status } = await expectInvalid('filler', [
+      /wrote 3 MiB to \/output, more than the limit of 1 MiB/,
+    ]);
+    const log = await logOf(status);
+    expect(log).toContain('filler: wrote 3 MiB, staying on');
+    expect(log).not.toContain('filler: not stopped');
   });
 
   it('a program that exits with an error: INVALID, the exit code (3)', async () => {
