@@ -582,6 +582,28 @@ describeWithRegistry('Docker-image submissions, locked down (real engine, real r
     expect(log).not.toContain('filler: not stopped');
   });
 
+  it('validate recognises the evaluation file: valid, scored by the scorer image', async () => {
+    const queue = challenge.queues[MAIN];
+    const result = await runCli(['validate'], {
+      env: {
+        SYNAPSE_ENDPOINT: challenge.tp.platform.url,
+        SYNAPSE_PAT: challenge.tp.orchestrator.token,
+        EVALUATION_TEMPLATES: JSON.stringify({ [queue?.evaluationId ?? '']: queue?.templateId ?? '' }),
+        WORKFLOW_OUTPUT_ROOT_ENTITY_ID: challenge.outputRootId,
+        DOCKER_ENGINE_URL: 'unix:///var/run/docker.sock',
+        WORKFLOW_ENGINE_DOCKER_IMAGE: 'local/cwl-engine:2',
+        WORKFLOW_ENGINE_COMMAND: 'cwltool',
+        ORCHESTRATOR_WORK_DIR: orchestrator.workDir,
+      },
+    });
+    const line = result.stdout.split('\n').find((l) => l.includes(`Template ${queue?.templateId ?? ''}`));
+    expect(line).toMatch(/^✔ /);
+    expect(line).toContain('evaluation.yaml');
+    expect(line).toContain(
+      `is an evaluation file for Docker-image submissions, scored by ${image('scorer').repository}`,
+    );
+  });
+
   it('a program that exits with an error: INVALID, the exit code (3)', async () => {
     const { status } = await expectInvalid('exit-3', [/exit/i, /\b3\b/]);
     expect(await logOf(status)).toContain('exit-3: failing on purpose');
