@@ -2,7 +2,7 @@
  * The evaluation file: a template kind besides CWL, for challenges whose participants submit Docker images.
  * ROOT_TEMPLATE names it; it says `kind: docker-image-evaluation` and declares the data, the limits of the
  * participant's container, the scoring image and where outputs go (docs/docker-submissions.md). The
- * orchestrator runs the image itself, locked down (src/engine/docker/image-evaluation.ts).
+ * orchestrator runs the image itself, locked down (src/engine/docker/image-evaluation/).
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';

@@ -30,7 +30,7 @@ import { createDockerClient } from './client.js';
 import { engineCommand } from './command.js';
 import { reasonOf, statusOf } from './errors.js';
 import { containerLogs } from './logs.js';
-import { EVALUATION_LABELS, IMAGE_EVALUATION_KIND, ImageEvaluations } from './image-evaluation.js';
+import { EVALUATION_LABELS, IMAGE_EVALUATION_KIND, ImageEvaluations } from './image-evaluation/runner.js';
 import { readProgress } from './progress.js';
 import { ImagePuller, type ImageObserver, type PullRetry } from './pulls.js';
 import type { RegistryAuth } from './registry-auth.js';

@@ -10,13 +10,12 @@
  * lifecycle asks, so a restart of the orchestrator loses nothing: state() moves the job on (time limit,
  * output checks, starting the scorer) and reports it ended, with the reason, once it has.
  */
-import { chmod, chown, lstat, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join, posix, relative, sep } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import type { Logger } from '../../logging/logger.js';
-import { redactText } from '../../logging/redact.js';
-import type { ContainerLimits, ImageEvaluation } from '../../templates/evaluation-file.js';
-import { formatBytes, formatDuration } from '../../evaluation/outcome.js';
+import type { Logger } from '../../../logging/logger.js';
+import { redactText } from '../../../logging/redact.js';
+import type { ContainerLimits, ImageEvaluation } from '../../../templates/evaluation-file.js';
 import {
   ImagePullError,
   LABELS,
@@ -24,11 +23,18 @@ import {
   type JobState,
   type LogLine,
   type RunRequest,
-  type RunResults,
-} from '../interfaces.js';
-import { reasonOf, statusOf } from './errors.js';
-import { containerLogs } from './logs.js';
-import type { ImagePuller } from './pulls.js';
+} from '../../interfaces.js';
+import { reasonOf, statusOf } from '../errors.js';
+import { containerLogs } from '../logs.js';
+import type { ImagePuller } from '../pulls.js';
+import { exists, sandboxWritable, sizeOf, uploadsOf } from './output-files.js';
+import {
+  OUTPUT_EXCEEDED_MARK,
+  TIMED_OUT_MARK,
+  readScores,
+  scoringFailure,
+  submissionFailure,
+} from './verdicts.js';
 
 /** Labels of the containers of a Docker-image evaluation, besides the usual ones. */
 export const EVALUATION_LABELS = {
@@ -42,9 +48,6 @@ export const IMAGE_EVALUATION_KIND = 'image-evaluation';
 /** The user both containers run as: nobody, never root. */
 const SANDBOX_USER = '65534:65534';
 const STATE_FILE = 'image-evaluation.json';
-const TIMED_OUT_MARK = '.timed-out';
-const SCORES_FILE = 'scores.json';
-const OUTPUT_EXCEEDED_MARK = '.output-exceeded';
 
 interface EvaluationRecord {
   evaluation: ImageEvaluation;
@@ -347,189 +350,4 @@ export interface RequiredEvaluation {
 
 async function readRecord(localDir: string): Promise<EvaluationRecord> {
   return JSON.parse(await readFile(join(localDir, STATE_FILE), 'utf8')) as EvaluationRecord;
-}
-
-/** Why the participant's container failed, for them; undefined when it succeeded and left a fit output. */
-async function submissionFailure(
-  state: Extract<JobState, { kind: 'exited' }>,
-  localDir: string,
-  evaluation: ImageEvaluation,
-): Promise<{ reason: string; timedOut: boolean } | undefined> {
-  const sub = evaluation.submission;
-  if (state.submissionFailure?.timedOut === true) {
-    return {
-      reason: `Your container ran longer than the time limit of ${formatDuration(sub.timeSeconds)} and was stopped.`,
-      timedOut: true,
-    };
-  }
-  // Stopped for writing too much, or wrote too much and exited: the size is the reason either way.
-  const written = await sizeOf(join(localDir, 'output'));
-  if (written.bytes > sub.outputBytes || (await exists(join(localDir, OUTPUT_EXCEEDED_MARK)))) {
-    return {
-      reason: `Your container wrote ${formatBytes(written.bytes)} to /output, more than the limit of ${formatBytes(sub.outputBytes)}.`,
-      timedOut: false,
-    };
-  }
-  if (state.oomKilled) {
-    return {
-      reason: `Your container ran out of memory (limit ${formatBytes(sub.memoryBytes)}).`,
-      timedOut: false,
-    };
-  }
-  if (state.exitCode !== 0) {
-    return {
-      reason: `Your container exited with code ${state.exitCode}${exitMeaning(state.exitCode)}.`,
-      timedOut: false,
-    };
-  }
-  if (written.files === 0) {
-    return {
-      reason: 'Your container wrote nothing to /output; write your predictions there.',
-      timedOut: false,
-    };
-  }
-  return undefined;
-}
-
-function scoringFailure(
-  state: Extract<JobState, { kind: 'exited' }>,
-  scoring: NonNullable<ImageEvaluation['scoring']>,
-): { reason: string; timedOut: boolean } | undefined {
-  if (state.submissionFailure?.timedOut === true) {
-    return {
-      reason: `Scoring your output took longer than its limit of ${formatDuration(scoring.timeSeconds)}.`,
-      timedOut: true,
-    };
-  }
-  if (state.oomKilled) {
-    return {
-      reason: `Scoring your output ran out of memory (limit ${formatBytes(scoring.memoryBytes)}).`,
-      timedOut: false,
-    };
-  }
-  if (state.exitCode !== 0) {
-    return {
-      reason: `The scoring of your output failed (the scorer exited with code ${state.exitCode}); its messages are in your log.`,
-      timedOut: false,
-    };
-  }
-  return undefined;
-}
-
-/** scores.json as annotations, or what is wrong with it (a problem for the organizers). */
-async function readScores(localDir: string): Promise<RunResults['scores'] | string> {
-  let text: string;
-  try {
-    text = await readFile(join(localDir, 'scoring', SCORES_FILE), 'utf8');
-  } catch {
-    return `the scorer exited 0 without writing /scoring/${SCORES_FILE}`;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return `the scorer's /scoring/${SCORES_FILE} is not JSON`;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return `the scorer's /scoring/${SCORES_FILE} is not a JSON object`;
-  }
-  const scores: RunResults['scores'] = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') scores[key] = v;
-    else return `the scorer's /scoring/${SCORES_FILE} has ${key}, which is not a string, number or boolean`;
-  }
-  return scores;
-}
-
-/** The files the evaluation file's `uploads` name, that exist (patterns: * within a name). */
-async function uploadsOf(localDir: string, evaluation: ImageEvaluation): Promise<RunResults['uploads']> {
-  const all = (await filesUnder(localDir, ['output', 'scoring'])).map((path) =>
-    relative(localDir, path).split(sep).join(posix.sep),
-  );
-  const pick = (patterns: string[]) =>
-    all
-      .filter((file) => patterns.some((pattern) => globMatch(pattern, file)))
-      .map((file) => join(localDir, file));
-  return { locked: pick(evaluation.uploads.locked), shared: pick(evaluation.uploads.shared) };
-}
-
-function globMatch(pattern: string, file: string): boolean {
-  const regex = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('[^/]*')}$`,
-  );
-  return regex.test(file);
-}
-
-async function filesUnder(root: string, dirs: string[]): Promise<string[]> {
-  const files: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      // Synapse stores no empty file: those are not uploaded.
-      else if (entry.isFile() && (await lstat(path)).size > 0) files.push(path);
-    }
-  };
-  for (const dir of dirs) await walk(join(root, dir));
-  return files;
-}
-
-async function sizeOf(dir: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
-  let bytes = 0;
-  const walk = async (path: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(path, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const child = join(path, entry.name);
-      const info = await lstat(child);
-      if (entry.isDirectory()) await walk(child);
-      else {
-        files += 1;
-        bytes += info.size;
-      }
-    }
-  };
-  await walk(dir);
-  return { files, bytes };
-}
-
-/** A directory the sandbox user can write: its own (as root), else open to all. */
-async function sandboxWritable(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  try {
-    await chown(dir, 65534, 65534);
-    await chmod(dir, 0o755);
-  } catch {
-    await chmod(dir, 0o777);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function exitMeaning(code: number): string {
-  if (code === 137) return ' (killed)';
-  if (code === 126) return ' (its command could not be executed)';
-  if (code === 127) return ' (its command was not found in the image)';
-  return '';
 }
