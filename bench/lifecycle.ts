@@ -24,6 +24,7 @@ import { LocalPlatformAdmin } from '../src/local-platform/admin-client.js';
 import { startLocalPlatform } from '../src/local-platform/server.js';
 import { SynapseClient } from '../src/synapse/client.js';
 import type { SynapseRequest } from '../src/synapse/http.js';
+import { endpointOf, kindOf as kind } from './support/calls.js';
 import { zipBytes } from '../test/support/archives.js';
 
 const POLL_SECONDS = 10;
@@ -40,20 +41,6 @@ inputs:
   workflowSynapseId: string
 outputs: []
 `;
-
-/** `GET /evaluation/9614045/submission/bundle/all` → `GET /evaluation/{id}/submission/bundle/all` */
-const endpointOf = (request: SynapseRequest) =>
-  `${request.method} /${request.api}/v1${request.path.replace(/\/(syn)?\d+(?=\/|$)/g, '/{id}')}`;
-
-const POLLING = [/bundle\/all$/, /^GET \/repo\/v1\/entity\/\{id\}$/];
-/** Once per template version (the download) or once per process (who am I), not per submission. */
-const ONE_TIME = [/annotations2$/, /filehandles$/, /fileHandle\/batch$/, /^GET \/repo\/v1\/userProfile$/];
-const kind = (key: string) =>
-  POLLING.some((p) => p.test(key))
-    ? 'polling'
-    : ONE_TIME.some((p) => p.test(key))
-      ? 'one-time'
-      : 'submission';
 
 async function main(): Promise<void> {
   const platform = await startLocalPlatform({ dataDir: mkdtempSync(join(tmpdir(), 'bench-platform-')) });

@@ -1,0 +1,99 @@
+/**
+ * Scenario 4. A backlog of RECEIVED submissions spread over 5 queues, capacity 10: the daemon's
+ * `runOnce()`, timed, with the engine doing the work. Three ticks at each size:
+ *   1. the first: lists every queue, prepares the templates, starts 10 (claims, folders, containers);
+ *   2. once those 10 containers exited: finishes them (final logs, statuses, clean-up) and starts 10 more;
+ *   3. right after: at capacity, lists and looks at the 10 running (nothing to start).
+ * The submissions are written straight into the platform's store in one change (a bulk seeding before the
+ * daemon starts): through the admin API each would rewrite the whole state file, quadratic in the backlog.
+ * The platform runs in this process, so its CPU time during a tick is this process's; the daemon's is read
+ * from /proc.
+ */
+import { setUpChallenge, labelOf, QUICK_WORKFLOW } from '../support/challenge.js';
+import { logFileOf, seconds, waitUntil, type BenchContext } from '../support/context.js';
+import { DaemonProcess, RssSampler } from '../support/daemon-process.js';
+import type { TickTiming } from '../support/daemon-host.js';
+import { removeLabelled } from '../support/engine.js';
+
+export const QUEUES = 5;
+export const CAPACITY = 10;
+
+export interface TickFigure extends TickTiming {
+  /** CPU time of the platform (this process) during the tick. */
+  platformCpuMs: number;
+}
+
+export interface ScaleStep {
+  submissions: number;
+  seedSeconds: number;
+  /** RSS once the daemon is created, before its first tick. */
+  rssBefore: number;
+  /** Peak RSS over the three ticks (sampled every 100 ms) and the kernel's high-water mark. */
+  peakRss: number;
+  highWaterMark: number;
+  first: TickFigure;
+  steady: TickFigure;
+  atCapacity: TickFigure;
+}
+
+async function timedTick(daemon: DaemonProcess): Promise<TickFigure> {
+  const cpu = process.cpuUsage();
+  const timing = await daemon.tick();
+  const used = process.cpuUsage(cpu);
+  return { ...timing, platformCpuMs: (used.user + used.system) / 1000 };
+}
+
+export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Promise<ScaleStep[]> {
+  const steps: ScaleStep[] = [];
+  for (const submissions of sizes) {
+    const run = `${ctx.run}-scale-${submissions}`;
+    ctx.say(`  ${submissions} RECEIVED over ${QUEUES} queues`);
+    const challenge = await setUpChallenge({ queues: QUEUES, submitters: 50, workflow: QUICK_WORKFLOW, run });
+    const seedStarted = performance.now();
+    challenge.seed(Math.ceil(submissions / QUEUES));
+    const seedSeconds = (performance.now() - seedStarted) / 1000;
+    const daemon = await DaemonProcess.start({
+      env: challenge.env({ MAX_CONCURRENT_WORKFLOWS: String(CAPACITY), POLL_INTERVAL_SECONDS: '1' }),
+      logFile: logFileOf(ctx, `scale-${submissions}`),
+      execArgv: ctx.daemonExecArgv,
+    });
+    try {
+      const rssBefore = daemon.rss;
+      const sampler = new RssSampler(daemon.pid).start();
+      const first = await timedTick(daemon);
+      ctx.say(`    first tick ${seconds(first.ms)} s (${JSON.stringify(first.summary)})`);
+      await waitUntil(
+        async () => {
+          const exited = await ctx.docker.listContainers({
+            all: true,
+            filters: { label: [labelOf(challenge.orchestratorId)], status: ['exited'] },
+          });
+          return exited.length >= first.summary.started;
+        },
+        120_000,
+        'the first containers to exit',
+        250,
+      );
+      const steady = await timedTick(daemon);
+      ctx.say(`    steady tick ${seconds(steady.ms)} s (${JSON.stringify(steady.summary)})`);
+      const atCapacity = await timedTick(daemon);
+      ctx.say(`    at-capacity tick ${seconds(atCapacity.ms)} s (${JSON.stringify(atCapacity.summary)})`);
+      sampler.stop();
+      steps.push({
+        submissions,
+        seedSeconds,
+        rssBefore,
+        peakRss: sampler.peak,
+        highWaterMark: daemon.peakRss,
+        first,
+        steady,
+        atCapacity,
+      });
+    } finally {
+      await daemon.stop();
+      await removeLabelled(ctx.docker, challenge.orchestratorId);
+      await challenge.close();
+    }
+  }
+  return steps;
+}

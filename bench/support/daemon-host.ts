@@ -1,0 +1,117 @@
+/**
+ * The orchestrator daemon in a process of its own, for the suite (bench/run.ts): the real
+ * OrchestratorDaemon, configured from the environment as `synapse-orchestrator run` is, with its log on
+ * stdout. Only the daemon lives in this process, so its RSS is the orchestrator's (the platform and the
+ * bench's own bookkeeping are in the parent). It runs compiled (bench/tsconfig.host.json), as
+ * `node dist/cli.js run` does: under tsx the loader thread and the transform alone add some 50 MiB.
+ *
+ * Driven over the IPC channel (see daemon-process.ts): `start` begins the daemon's own schedule, as `run`
+ * does; `tick` runs one `runOnce()` and times it; `settle` waits for updates and messages still under way;
+ * `calls` reads (and resets) the platform calls made so far, by endpoint, with the number of ticks; `stop`
+ * stops the daemon and ends the process.
+ */
+import { loadConfig } from '../../src/config/index.js';
+import { OrchestratorDaemon } from '../../src/daemon.js';
+import { createLogger } from '../../src/logging/logger.js';
+import type { SynapseRequest } from '../../src/synapse/http.js';
+import { endpointOf } from './calls.js';
+
+export type HostRequest =
+  | { op: 'start' }
+  | { op: 'tick' }
+  | { op: 'settle'; timeoutMs: number }
+  | { op: 'calls'; reset: boolean }
+  | { op: 'stop' };
+
+export interface TickTiming {
+  ms: number;
+  /** CPU time this process used during the tick (user + system). */
+  cpuMs: number;
+  summary: { started: number; finished: number; running: number; deferred: number; requeued: number };
+}
+
+export interface CallCounts {
+  calls: Record<string, number>;
+  /** Scheduled ticks ended since the last reset. */
+  ticks: number;
+}
+
+export type HostMessage =
+  | { kind: 'ready'; pid: number }
+  | { kind: 'reply'; id: number; ok: true; result: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: string };
+
+function send(message: HostMessage): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  const { config } = loadConfig({ envFile: '/nonexistent/.env' });
+  const logger = createLogger({ level: config.logging.level, format: config.logging.format });
+  let ticks = 0;
+  const daemon = await OrchestratorDaemon.create(config, logger, {
+    statusServerAnyPort: true,
+    onTick: () => {
+      ticks += 1;
+    },
+  });
+
+  // Every Synapse call the orchestrator makes, by endpoint (once per call, however many attempts).
+  let calls = new Map<string, number>();
+  const http = daemon.services.client.http;
+  const original = http.request.bind(http);
+  http.request = <T>(request: SynapseRequest): Promise<T> => {
+    const key = endpointOf(request);
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+    return original<T>(request);
+  };
+
+  const handle = async (request: HostRequest): Promise<unknown> => {
+    switch (request.op) {
+      case 'start':
+        daemon.start();
+        return undefined;
+      case 'tick': {
+        const cpu = process.cpuUsage();
+        const started = performance.now();
+        const summary = await daemon.runOnce();
+        const ms = performance.now() - started;
+        const used = process.cpuUsage(cpu);
+        return { ms, cpuMs: (used.user + used.system) / 1000, summary } satisfies TickTiming;
+      }
+      case 'settle':
+        await daemon.settle(request.timeoutMs);
+        return undefined;
+      case 'calls': {
+        const counts: CallCounts = { calls: Object.fromEntries(calls), ticks };
+        if (request.reset) {
+          calls = new Map();
+          ticks = 0;
+        }
+        return counts;
+      }
+      case 'stop':
+        await daemon.stop();
+        return undefined;
+    }
+  };
+
+  process.on('message', (message: { id: number; request: HostRequest }) => {
+    void handle(message.request).then(
+      (result) => {
+        send({ kind: 'reply', id: message.id, ok: true, result });
+        if (message.request.op === 'stop') process.disconnect();
+      },
+      (error: unknown) => {
+        send({ kind: 'reply', id: message.id, ok: false, error: (error as Error).message });
+      },
+    );
+  });
+  // The parent went away without a stop: nothing is left running here.
+  process.on('disconnect', () => {
+    void daemon.stop(1000).finally(() => process.exit(0));
+  });
+  send({ kind: 'ready', pid: process.pid });
+}
+
+await main();
