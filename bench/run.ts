@@ -21,9 +21,16 @@ import { engineReference, type EngineReference } from './scenarios/engine-refere
 import { latencyScenario, type LatencyResult } from './scenarios/latency.js';
 import { memoryScenario, type MemoryResult } from './scenarios/memory.js';
 import { overheadScenario, type OverheadResult } from './scenarios/overhead.js';
-import { CAPACITY, QUEUES, queueScaleScenario, type ScaleStep } from './scenarios/queue-scale.js';
+import {
+  CAPACITY,
+  QUEUES,
+  queueScaleScenario,
+  type ScaleResult,
+  type ScaleStep,
+} from './scenarios/queue-scale.js';
 import type { BenchContext } from './support/context.js';
 import { buildHost } from './support/daemon-process.js';
+import { detailsMarkdown } from './support/details.js';
 import {
   fixed,
   markdownTable,
@@ -78,7 +85,7 @@ interface Results {
   engine?: EngineReference;
   overhead?: OverheadResult;
   memory?: MemoryResult;
-  scale?: ScaleStep[];
+  scale?: ScaleResult;
   latency?: LatencyResult;
   scenarioSeconds: Partial<Record<Scenario, number>>;
   rows: Row[];
@@ -152,13 +159,13 @@ function rowsOf(results: Results): Row[] {
     });
   }
   if (scale !== undefined) {
-    for (const step of scale) {
+    for (const step of scale.steps) {
       const ticks = [step.first, step.steady, step.atCapacity];
       const worst = Math.max(...ticks.map((t) => t.ms));
       rows.push({
         figure: `4. Tick at ${step.submissions.toLocaleString('en-US')} RECEIVED / ${QUEUES} queues, capacity ${CAPACITY}: first / steady / at capacity`,
         orchestrator: `${ticks.map((t) => fixed(t.ms / 1000, 2)).join(' / ')} s; daemon CPU ${ticks.map((t) => fixed(t.cpuMs / 1000, 2)).join(' / ')} s`,
-        engine: `platform CPU in the tick: ${ticks.map((t) => fixed(t.platformCpuMs / 1000, 2)).join(' / ')} s`,
+        engine: `${CAPACITY} engine containers created and started 4 at a time: ${secondsText(scale.engineStartBatchMs)}; platform CPU in the ticks ${ticks.map((t) => fixed(t.platformCpuMs / 1000, 2)).join(' / ')} s`,
         target: `<= ${TARGETS.tickMs / 1000} s`,
         met: verdict(worst <= TARGETS.tickMs),
       });
@@ -170,8 +177,8 @@ function rowsOf(results: Results): Row[] {
         met: verdict(Math.max(step.peakRss, step.highWaterMark) <= TARGETS.rssMiB * 1024 * 1024),
       });
     }
-    const small = scale[0];
-    const large = scale[scale.length - 1];
+    const small = scale.steps[0];
+    const large = scale.steps[scale.steps.length - 1];
     if (small !== undefined && large !== undefined && large !== small) {
       const factor = large.submissions / small.submissions;
       const tickOf = (s: ScaleStep) => s.first.ms;
@@ -301,7 +308,7 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(
     `${base}.md`,
-    `# Benchmark ${results.startedAt}\n\n${header}\n\n${markdownTable(results.rows)}\n`,
+    `# Benchmark ${results.startedAt}\n\n${header}\n\n${markdownTable(results.rows)}\n\n${detailsMarkdown(results)}`,
   );
   console.log(`\nWrote ${base}.json and ${base}.md`);
   if (cpuProf) console.log(`CPU profiles of the daemon: ${join(workRoot, 'profiles')}`);

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { splitCalls, total } from '../support/calls.js';
 import { QUICK_WORKFLOW, setUpChallenge } from '../support/challenge.js';
 import { allAccepted, logFileOf, seconds, waitUntil, type BenchContext } from '../support/context.js';
+import type { Span } from '../support/daemon-host.js';
 import { DaemonProcess } from '../support/daemon-process.js';
 import { directRun, median, removeLabelled } from '../support/engine.js';
 
@@ -32,6 +33,8 @@ export interface OverheadResult {
   daemonJobMedianMs: number;
   /** CPU seconds the daemon process used during its run. */
   daemonCpuSeconds: number;
+  /** The steps of the daemon's run (daemon-host.ts), summed over concurrent calls. */
+  spans: Record<string, Span>;
   calls: {
     perSubmission: number;
     bySubmissionEndpoint: Record<string, number>;
@@ -72,6 +75,7 @@ export async function overheadScenario(
     // A few empty ticks first: the daemon is measured as it is once running, not while it starts.
     await sleep(2_500);
     await daemon.calls(true);
+    await daemon.spans(true);
     ctx.say(`  daemon: ${count} submissions from ${submitters} submitters, poll interval 1 s`);
     const cpuBefore = daemon.cpuMs;
     const createdAt = new Map<string, number>();
@@ -86,6 +90,7 @@ export async function overheadScenario(
     const finished = Math.max(...accepted.values());
     const daemonMs = finished - started;
     const daemonCpuSeconds = (daemon.cpuMs - cpuBefore) / 1000;
+    const spans = await daemon.spans(true);
     ctx.say(`    ${seconds(daemonMs)} s`);
 
     // The messages go out after the final status: wait for them, so that their calls are counted.
@@ -108,6 +113,7 @@ export async function overheadScenario(
       directJobMedianMs: median(direct.jobMs),
       daemonJobMedianMs: median([...accepted].map(([id, at]) => at - (createdAt.get(id) ?? at))),
       daemonCpuSeconds,
+      spans,
       calls: {
         perSubmission: total(split.submission) / count,
         bySubmissionEndpoint: perEndpoint(split.submission, count),

@@ -9,18 +9,29 @@
  * The platform runs in this process, so its CPU time during a tick is this process's; the daemon's is read
  * from /proc.
  */
+import { join } from 'node:path';
 import { setUpChallenge, labelOf, QUICK_WORKFLOW } from '../support/challenge.js';
 import { logFileOf, seconds, waitUntil, type BenchContext } from '../support/context.js';
 import { DaemonProcess, RssSampler } from '../support/daemon-process.js';
-import type { TickTiming } from '../support/daemon-host.js';
-import { removeLabelled } from '../support/engine.js';
+import type { Span, TickTiming } from '../support/daemon-host.js';
+import { createStartBatch, removeLabelled } from '../support/engine.js';
 
 export const QUEUES = 5;
 export const CAPACITY = 10;
+/** How many starts the orchestrator runs at once (PARALLEL_STARTS in src/evaluation/orchestrator.ts). */
+const PARALLEL_STARTS = 4;
 
 export interface TickFigure extends TickTiming {
   /** CPU time of the platform (this process) during the tick. */
   platformCpuMs: number;
+  /** The steps the tick was made of (daemon-host.ts), summed over concurrent calls. */
+  spans: Record<string, Span>;
+}
+
+export interface ScaleResult {
+  /** The engine's floor for a tick's starts: 10 engine containers created and started, 4 at a time. */
+  engineStartBatchMs: number;
+  steps: ScaleStep[];
 }
 
 export interface ScaleStep {
@@ -37,13 +48,23 @@ export interface ScaleStep {
 }
 
 async function timedTick(daemon: DaemonProcess): Promise<TickFigure> {
+  await daemon.spans(true);
   const cpu = process.cpuUsage();
   const timing = await daemon.tick();
   const used = process.cpuUsage(cpu);
-  return { ...timing, platformCpuMs: (used.user + used.system) / 1000 };
+  return { ...timing, platformCpuMs: (used.user + used.system) / 1000, spans: await daemon.spans(true) };
 }
 
-export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Promise<ScaleStep[]> {
+export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Promise<ScaleResult> {
+  ctx.say(`  engine alone: ${CAPACITY} engine containers created and started, ${PARALLEL_STARTS} at a time`);
+  const engineStartBatchMs = await createStartBatch({
+    docker: ctx.docker,
+    root: join(ctx.workRoot, 'scale-direct'),
+    count: CAPACITY,
+    concurrency: PARALLEL_STARTS,
+    workflow: QUICK_WORKFLOW,
+    label: `bench-${ctx.run}-scale-direct`,
+  });
   const steps: ScaleStep[] = [];
   for (const submissions of sizes) {
     const run = `${ctx.run}-scale-${submissions}`;
@@ -95,5 +116,5 @@ export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Pr
       await challenge.close();
     }
   }
-  return steps;
+  return { engineStartBatchMs, steps };
 }

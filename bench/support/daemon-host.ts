@@ -21,7 +21,15 @@ export type HostRequest =
   | { op: 'tick' }
   | { op: 'settle'; timeoutMs: number }
   | { op: 'calls'; reset: boolean }
+  | { op: 'spans'; reset: boolean }
   | { op: 'stop' };
+
+/** Time spent in one kind of step: calls ended, their summed and longest wall time (they may overlap). */
+export interface Span {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
 
 export interface TickTiming {
   ms: number;
@@ -66,6 +74,43 @@ async function main(): Promise<void> {
     return original<T>(request);
   };
 
+  // Timing spans: the steps a tick is made of, wrapped where the orchestrator calls them (services).
+  let spans = new Map<string, Span>();
+  const timeMethod = (target: object, method: string, name: string) => {
+    const record = target as Record<string, unknown>;
+    const fn = record[method];
+    if (typeof fn !== 'function') return;
+    const bound = (fn as (...args: unknown[]) => unknown).bind(target);
+    record[method] = (...args: unknown[]) => {
+      const started = performance.now();
+      const end = () => {
+        const ms = performance.now() - started;
+        const span = spans.get(name) ?? { count: 0, totalMs: 0, maxMs: 0 };
+        spans.set(name, {
+          count: span.count + 1,
+          totalMs: span.totalMs + ms,
+          maxMs: Math.max(span.maxMs, ms),
+        });
+      };
+      const result = bound(...args);
+      if (result instanceof Promise) return result.finally(end);
+      end();
+      return result;
+    };
+  };
+  const { services } = daemon;
+  for (const method of ['start', 'list', 'state', 'remove', 'progress']) {
+    timeMethod(services.engine, method, `engine.${method}`);
+  }
+  timeMethod(services.client.evaluations, 'bundles', 'platform: queue listing (all pages)');
+  timeMethod(services.client.evaluations, 'updateStatus', 'platform: status update (read, merge, write)');
+  timeMethod(services.client.files, 'uploadFile', 'platform: file upload');
+  timeMethod(services.client.files, 'uploadText', 'platform: message body upload');
+  timeMethod(services.folders, 'forSubmission', 'platform: submission folders');
+  timeMethod(services.templates, 'prepare', 'template: prepare');
+  timeMethod(services.templates, 'copyTo', 'template: copy to the job directory');
+  timeMethod(http, 'request', 'platform: any call');
+
   const handle = async (request: HostRequest): Promise<unknown> => {
     switch (request.op) {
       case 'start':
@@ -89,6 +134,11 @@ async function main(): Promise<void> {
           ticks = 0;
         }
         return counts;
+      }
+      case 'spans': {
+        const result = Object.fromEntries(spans);
+        if (request.reset) spans = new Map();
+        return result;
       }
       case 'stop':
         await daemon.stop();

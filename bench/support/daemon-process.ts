@@ -7,7 +7,7 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CallCounts, HostMessage, HostRequest, TickTiming } from './daemon-host.js';
+import type { CallCounts, HostMessage, HostRequest, Span, TickTiming } from './daemon-host.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Where bench/tsconfig.host.json puts the compiled host and the sources it imports (git-ignored). */
@@ -176,6 +176,11 @@ export class DaemonProcess {
 
   calls(reset = false): Promise<CallCounts> {
     return this.request({ op: 'calls', reset });
+  }
+
+  /** Time spent in each kind of step since the last reset. */
+  spans(reset = false): Promise<Record<string, Span>> {
+    return this.request({ op: 'spans', reset });
   }
 
   get rss(): number {

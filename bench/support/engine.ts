@@ -189,6 +189,43 @@ export async function createStartTimes(options: {
   return times;
 }
 
+/**
+ * The engine's floor for one tick's starts: `count` engine containers created and started, `concurrency`
+ * at a time (the orchestrator starts 4 at a time); the wall time until all run. They are then removed.
+ */
+export async function createStartBatch(options: {
+  docker: Docker;
+  root: string;
+  count: number;
+  concurrency: number;
+  workflow: string;
+  label: string;
+}): Promise<number> {
+  const directories: JobDirectory[] = [];
+  for (let i = 0; i < options.count; i++) {
+    directories.push(await jobDirectoryFor(options.root, `batch-${i}`, options.workflow));
+  }
+  const limit = pLimit(options.concurrency);
+  const containers: Docker.Container[] = [];
+  const started = performance.now();
+  await Promise.all(
+    directories.map((directory, i) =>
+      limit(async () => {
+        const container = await options.docker.createContainer(
+          engineContainer(directory, `${options.label}-batch-${i}`, {
+            [LABELS.orchestratorId]: options.label,
+          }),
+        );
+        containers.push(container);
+        await container.start();
+      }),
+    ),
+  );
+  const wallMs = performance.now() - started;
+  await Promise.all(containers.map((c) => c.remove({ force: true }).catch(() => undefined)));
+  return wallMs;
+}
+
 /** Removes every container labelled with one of the bench's orchestrator ids (only the bench's own). */
 export async function removeLabelled(docker: Docker, orchestratorId: string): Promise<number> {
   const containers = await docker.listContainers({
