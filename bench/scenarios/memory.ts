@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setUpChallenge, workflowRunning } from '../support/challenge.js';
 import { allAccepted, logFileOf, seconds, waitUntil, type BenchContext } from '../support/context.js';
-import { DaemonProcess, RssSampler } from '../support/daemon-process.js';
+import type { MemoryComposition } from '../support/daemon-host.js';
+import { CompositionSampler, DaemonProcess, RssSampler } from '../support/daemon-process.js';
 import { dockerRunArgs, jobDirectoryFor, removeLabelled, timed } from '../support/engine.js';
 
 const LINE = 'some fixed line of about sixty characters for the log volume test';
@@ -28,6 +29,8 @@ export interface MemoryResult {
   daemonCpuSeconds: number;
   /** One such job alone with `docker run --rm` (the engine's own time for the output). */
   dockerRunSeconds: number;
+  /** What the loaded peak was made of (the daemon's own view, sampled every 500 ms). */
+  atPeak: MemoryComposition | undefined;
 }
 
 export async function memoryScenario(
@@ -57,12 +60,14 @@ export async function memoryScenario(
 
     ctx.say(`  ${options.jobs} jobs at once, each printing ${options.outputMiB} MiB`);
     const loaded = new RssSampler(daemon.pid).start();
+    const composition = new CompositionSampler(daemon).start();
     const cpuBefore = daemon.cpuMs;
     const started = Date.now();
     for (let i = 0; i < options.jobs; i++) await challenge.submit(0, i);
     await waitUntil(allAccepted(challenge, options.jobs), 900_000, 'all ACCEPTED', 200);
     const loadedMs = Date.now() - started;
     loaded.stop();
+    const atPeak = composition.stop();
     ctx.say(`    ${seconds(loadedMs)} s`);
     return {
       idleSeconds: options.idleSeconds,
@@ -76,6 +81,7 @@ export async function memoryScenario(
       loadedSeconds: loadedMs / 1000,
       daemonCpuSeconds: (daemon.cpuMs - cpuBefore) / 1000,
       dockerRunSeconds: dockerRunMs / 1000,
+      atPeak,
     };
   } finally {
     await daemon.stop();

@@ -8,12 +8,13 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { splitCalls, total } from '../support/calls.js';
-import { QUICK_WORKFLOW, setUpChallenge } from '../support/challenge.js';
+import { LABELS } from '../../src/engine/interfaces.js';
+import { entries, total } from '../support/calls.js';
+import { labelOf, QUICK_WORKFLOW, setUpChallenge } from '../support/challenge.js';
 import { allAccepted, logFileOf, seconds, waitUntil, type BenchContext } from '../support/context.js';
 import type { Span } from '../support/daemon-host.js';
 import { DaemonProcess } from '../support/daemon-process.js';
-import { directRun, median, removeLabelled } from '../support/engine.js';
+import { ContainerTimeline, directRun, median, removeLabelled } from '../support/engine.js';
 
 export interface OverheadResult {
   count: number;
@@ -33,15 +34,36 @@ export interface OverheadResult {
   daemonJobMedianMs: number;
   /** CPU seconds the daemon process used during its run. */
   daemonCpuSeconds: number;
+  /** CPU seconds of the platform (the bench's process) during the daemon's run. */
+  platformCpuSeconds: number;
+  /** From Docker's events: each engine container's start to die, median, and its slots' idle share. */
+  direct: ContainerUse;
+  daemon: ContainerUse;
   /** The steps of the daemon's run (daemon-host.ts), summed over concurrent calls. */
   spans: Record<string, Span>;
   calls: {
     perSubmission: number;
     bySubmissionEndpoint: Record<string, number>;
     oneTime: Record<string, number>;
+    template: Record<string, number>;
     polling: Record<string, number>;
     ticks: number;
     pollingPerTickPerQueue: number;
+  };
+}
+
+export interface ContainerUse {
+  containers: number;
+  runMedianMs: number;
+  /** Share of concurrency x wall time with no engine container running in the slot. */
+  idleShare: number;
+}
+
+function use(timeline: ContainerTimeline, concurrency: number, wallMs: number): ContainerUse {
+  return {
+    containers: timeline.runMs.length,
+    runMedianMs: median(timeline.runMs),
+    idleShare: 1 - timeline.runningMs / (concurrency * wallMs),
   };
 }
 
@@ -53,18 +75,24 @@ export async function overheadScenario(
   const run = `${ctx.run}-overhead`;
 
   ctx.say(`  direct: ${count} engine containers with dockerode, ${concurrency} at a time`);
+  const directLabel = `bench-${run}-direct`;
+  const directTimeline = await ContainerTimeline.watch(ctx.docker, [
+    `${LABELS.orchestratorId}=${directLabel}`,
+  ]);
   const direct = await directRun({
     docker: ctx.docker,
     root: join(ctx.workRoot, 'direct'),
     count,
     concurrency,
     workflow: QUICK_WORKFLOW,
-    label: `bench-${run}-direct`,
+    label: directLabel,
   });
+  directTimeline.stop();
   ctx.say(`    ${seconds(direct.wallMs)} s`);
 
   const submitters = Math.min(10, count);
   const challenge = await setUpChallenge({ queues: 1, submitters, workflow: QUICK_WORKFLOW, run });
+  const timeline = await ContainerTimeline.watch(ctx.docker, [labelOf(challenge.orchestratorId)]);
   const daemon = await DaemonProcess.start({
     env: challenge.env({ MAX_CONCURRENT_WORKFLOWS: String(concurrency), POLL_INTERVAL_SECONDS: '1' }),
     logFile: logFileOf(ctx, 'overhead'),
@@ -78,6 +106,7 @@ export async function overheadScenario(
     await daemon.spans(true);
     ctx.say(`  daemon: ${count} submissions from ${submitters} submitters, poll interval 1 s`);
     const cpuBefore = daemon.cpuMs;
+    const platformCpu = process.cpuUsage();
     const createdAt = new Map<string, number>();
     const started = Date.now();
     for (let i = 0; i < count; i++) {
@@ -90,16 +119,18 @@ export async function overheadScenario(
     const finished = Math.max(...accepted.values());
     const daemonMs = finished - started;
     const daemonCpuSeconds = (daemon.cpuMs - cpuBefore) / 1000;
+    const platformUsed = process.cpuUsage(platformCpu);
+    timeline.stop();
     const spans = await daemon.spans(true);
     ctx.say(`    ${seconds(daemonMs)} s`);
 
     // The messages go out after the final status: wait for them, so that their calls are counted.
     await daemon.settle(120_000);
     const { calls, ticks } = await daemon.calls();
-    const split = splitCalls(calls);
-    const perEndpoint = (entries: [string, number][], per: number) =>
-      Object.fromEntries(entries.map(([endpoint, n]) => [endpoint, Math.round((n / per) * 100) / 100]));
-    const pollingTotal = total(split.polling);
+    const perEndpoint = (counts: Record<string, number>, per: number) =>
+      Object.fromEntries(
+        entries(counts).map(([endpoint, n]) => [endpoint, Math.round((n / per) * 100) / 100]),
+      );
     return {
       count,
       concurrency,
@@ -113,18 +144,23 @@ export async function overheadScenario(
       directJobMedianMs: median(direct.jobMs),
       daemonJobMedianMs: median([...accepted].map(([id, at]) => at - (createdAt.get(id) ?? at))),
       daemonCpuSeconds,
+      platformCpuSeconds: (platformUsed.user + platformUsed.system) / 1e6,
+      direct: use(directTimeline, concurrency, direct.wallMs),
+      daemon: use(timeline, concurrency, daemonMs),
       spans,
       calls: {
-        perSubmission: total(split.submission) / count,
-        bySubmissionEndpoint: perEndpoint(split.submission, count),
-        oneTime: Object.fromEntries(split['one-time']),
-        polling: Object.fromEntries(split.polling),
+        perSubmission: total(calls.submission) / count,
+        bySubmissionEndpoint: perEndpoint(calls.submission, count),
+        oneTime: calls['one-time'],
+        template: calls.template,
+        polling: calls.polling,
         ticks,
         pollingPerTickPerQueue:
-          ticks === 0 ? Number.NaN : pollingTotal / ticks / challenge.evaluationIds.length,
+          ticks === 0 ? Number.NaN : total(calls.polling) / ticks / challenge.evaluationIds.length,
       },
     };
   } finally {
+    timeline.stop();
     await daemon.stop();
     await removeLabelled(ctx.docker, challenge.orchestratorId);
     await challenge.close();

@@ -12,8 +12,8 @@
 import { join } from 'node:path';
 import { setUpChallenge, labelOf, QUICK_WORKFLOW } from '../support/challenge.js';
 import { logFileOf, seconds, waitUntil, type BenchContext } from '../support/context.js';
-import { DaemonProcess, RssSampler } from '../support/daemon-process.js';
-import type { Span, TickTiming } from '../support/daemon-host.js';
+import { CompositionSampler, DaemonProcess, RssSampler } from '../support/daemon-process.js';
+import type { MemoryComposition, Span, TickTiming } from '../support/daemon-host.js';
 import { createStartBatch, removeLabelled } from '../support/engine.js';
 
 export const QUEUES = 5;
@@ -42,6 +42,8 @@ export interface ScaleStep {
   /** Peak RSS over the three ticks (sampled every 100 ms) and the kernel's high-water mark. */
   peakRss: number;
   highWaterMark: number;
+  /** What the peak was made of (the daemon's own view, sampled every 500 ms). */
+  atPeak: MemoryComposition | undefined;
   first: TickFigure;
   steady: TickFigure;
   atCapacity: TickFigure;
@@ -81,6 +83,7 @@ export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Pr
     try {
       const rssBefore = daemon.rss;
       const sampler = new RssSampler(daemon.pid).start();
+      const composition = new CompositionSampler(daemon).start();
       const first = await timedTick(daemon);
       ctx.say(`    first tick ${seconds(first.ms)} s (${JSON.stringify(first.summary)})`);
       await waitUntil(
@@ -100,12 +103,14 @@ export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Pr
       const atCapacity = await timedTick(daemon);
       ctx.say(`    at-capacity tick ${seconds(atCapacity.ms)} s (${JSON.stringify(atCapacity.summary)})`);
       sampler.stop();
+      const atPeak = composition.stop();
       steps.push({
         submissions,
         seedSeconds,
         rssBefore,
         peakRss: sampler.peak,
         highWaterMark: daemon.peakRss,
+        atPeak,
         first,
         steady,
         atCapacity,

@@ -10,11 +10,11 @@
  * `calls` reads (and resets) the platform calls made so far, by endpoint, with the number of ticks; `stop`
  * stops the daemon and ends the process.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { loadConfig } from '../../src/config/index.js';
 import { OrchestratorDaemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/logging/logger.js';
-import type { SynapseRequest } from '../../src/synapse/http.js';
-import { endpointOf } from './calls.js';
+import { countCalls, type CallCounts } from './calls.js';
 
 export type HostRequest =
   | { op: 'start' }
@@ -22,6 +22,7 @@ export type HostRequest =
   | { op: 'settle'; timeoutMs: number }
   | { op: 'calls'; reset: boolean }
   | { op: 'spans'; reset: boolean }
+  | { op: 'memory' }
   | { op: 'stop' };
 
 /** Time spent in one kind of step: calls ended, their summed and longest wall time (they may overlap). */
@@ -38,8 +39,19 @@ export interface TickTiming {
   summary: { started: number; finished: number; running: number; deferred: number; requeued: number };
 }
 
-export interface CallCounts {
-  calls: Record<string, number>;
+/** What the RSS is made of, as V8 and Node see it (bytes): for reading a peak. */
+export interface MemoryComposition {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  /** Per V8 heap space: its size (committed) and what is used in it. */
+  spaces: Record<string, { size: number; used: number }>;
+}
+
+export interface CallsSoFar {
+  calls: CallCounts;
   /** Scheduled ticks ended since the last reset. */
   ticks: number;
 }
@@ -64,15 +76,9 @@ async function main(): Promise<void> {
     },
   });
 
-  // Every Synapse call the orchestrator makes, by endpoint (once per call, however many attempts).
-  let calls = new Map<string, number>();
+  // Every Synapse call the orchestrator makes, by why and endpoint (once per call, however many attempts).
+  const counter = countCalls(daemon.services);
   const http = daemon.services.client.http;
-  const original = http.request.bind(http);
-  http.request = <T>(request: SynapseRequest): Promise<T> => {
-    const key = endpointOf(request);
-    calls.set(key, (calls.get(key) ?? 0) + 1);
-    return original<T>(request);
-  };
 
   // Timing spans: the steps a tick is made of, wrapped where the orchestrator calls them (services).
   let spans = new Map<string, Span>();
@@ -128,9 +134,9 @@ async function main(): Promise<void> {
         await daemon.settle(request.timeoutMs);
         return undefined;
       case 'calls': {
-        const counts: CallCounts = { calls: Object.fromEntries(calls), ticks };
+        const counts: CallsSoFar = { calls: counter.counts(), ticks };
         if (request.reset) {
-          calls = new Map();
+          counter.reset();
           ticks = 0;
         }
         return counts;
@@ -139,6 +145,16 @@ async function main(): Promise<void> {
         const result = Object.fromEntries(spans);
         if (request.reset) spans = new Map();
         return result;
+      }
+      case 'memory': {
+        const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+        const spaces = Object.fromEntries(
+          getHeapSpaceStatistics().map((space) => [
+            space.space_name,
+            { size: space.space_size, used: space.space_used_size },
+          ]),
+        );
+        return { rss, heapTotal, heapUsed, external, arrayBuffers, spaces } satisfies MemoryComposition;
       }
       case 'stop':
         await daemon.stop();

@@ -7,7 +7,14 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CallCounts, HostMessage, HostRequest, Span, TickTiming } from './daemon-host.js';
+import type {
+  CallsSoFar,
+  HostMessage,
+  HostRequest,
+  MemoryComposition,
+  Span,
+  TickTiming,
+} from './daemon-host.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Where bench/tsconfig.host.json puts the compiled host and the sources it imports (git-ignored). */
@@ -87,6 +94,43 @@ export class RssSampler {
     if (rss === 0) return;
     this.samples += 1;
     this.peak = Math.max(this.peak, rss);
+  }
+}
+
+/**
+ * Asks the daemon what its memory is made of every `everyMs` (default 500 ms) and keeps the answer given
+ * at the highest RSS: what the peak was made of.
+ */
+export class CompositionSampler {
+  atPeak: MemoryComposition | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private asking = false;
+
+  constructor(
+    private readonly daemon: DaemonProcess,
+    private readonly everyMs = 500,
+  ) {}
+
+  start(): this {
+    this.timer = setInterval(() => {
+      if (this.asking) return;
+      this.asking = true;
+      this.daemon
+        .memory()
+        .then((m) => {
+          if (this.atPeak === undefined || m.rss > this.atPeak.rss) this.atPeak = m;
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          this.asking = false;
+        });
+    }, this.everyMs);
+    return this;
+  }
+
+  stop(): MemoryComposition | undefined {
+    clearInterval(this.timer);
+    return this.atPeak;
   }
 }
 
@@ -174,13 +218,18 @@ export class DaemonProcess {
     return this.request({ op: 'settle', timeoutMs });
   }
 
-  calls(reset = false): Promise<CallCounts> {
+  calls(reset = false): Promise<CallsSoFar> {
     return this.request({ op: 'calls', reset });
   }
 
   /** Time spent in each kind of step since the last reset. */
   spans(reset = false): Promise<Record<string, Span>> {
     return this.request({ op: 'spans', reset });
+  }
+
+  /** The daemon's own view of its memory (heap spaces, external, array buffers). */
+  memory(): Promise<MemoryComposition> {
+    return this.request({ op: 'memory' });
   }
 
   get rss(): number {

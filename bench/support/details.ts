@@ -4,7 +4,7 @@ import type { LatencyResult } from '../scenarios/latency.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { OverheadResult } from '../scenarios/overhead.js';
 import type { ScaleResult, TickFigure } from '../scenarios/queue-scale.js';
-import type { Span } from './daemon-host.js';
+import type { MemoryComposition, Span } from './daemon-host.js';
 import { fixed, mibText, secondsText } from './report.js';
 
 export interface Detailed {
@@ -14,6 +14,20 @@ export interface Detailed {
   scale?: ScaleResult | undefined;
   latency?: LatencyResult | undefined;
   scenarioSeconds: Record<string, number | undefined>;
+}
+
+/** "rss X (heap used Y of Z: new space …, old space …; external E, array buffers B)". */
+function composition(m: MemoryComposition | undefined): string {
+  if (m === undefined) return 'not sampled';
+  const space = (name: string) => {
+    const s = m.spaces[name];
+    return s === undefined ? 'n/a' : `${mibText(s.used)} used of ${mibText(s.size)}`;
+  };
+  return (
+    `RSS ${mibText(m.rss)}: V8 heap ${mibText(m.heapUsed)} used of ${mibText(m.heapTotal)} ` +
+    `(new space ${space('new_space')}, old space ${space('old_space')}, code ${space('code_space')}), ` +
+    `external ${mibText(m.external)} (array buffers ${mibText(m.arrayBuffers)}); the rest is the process's own (code, libraries, allocator)`
+  );
 }
 
 const list = (ms: number[]) => ms.map((m) => fixed(m / 1000, 2)).join(', ');
@@ -53,7 +67,9 @@ export function detailsMarkdown(results: Detailed): string {
       '### 1. Overhead',
       '',
       `- Direct (dockerode, ${overhead.concurrency} at a time): ${fixed(overhead.directSeconds)} s; per container create + start median ${secondsText(overhead.directStartMedianMs)}, create to removed median ${secondsText(overhead.directJobMedianMs)}`,
-      `- Daemon: ${fixed(overhead.daemonSeconds)} s from the first submission created to the last ACCEPTED (creating the ${overhead.count} took ${fixed(overhead.submitSeconds, 2)} s of it); per submission, created to ACCEPTED median ${secondsText(overhead.daemonJobMedianMs)}; daemon CPU ${fixed(overhead.daemonCpuSeconds)} s`,
+      `- Daemon: ${fixed(overhead.daemonSeconds)} s from the first submission created to the last ACCEPTED (creating the ${overhead.count} took ${fixed(overhead.submitSeconds, 2)} s of it); per submission, created to ACCEPTED median ${secondsText(overhead.daemonJobMedianMs)}`,
+      `- Engine containers, start to die (Docker's events): direct median ${secondsText(overhead.direct.runMedianMs)}, slots idle ${fixed(overhead.direct.idleShare * 100, 0)}% of ${overhead.concurrency} x the wall time; daemon median ${secondsText(overhead.daemon.runMedianMs)}, slots idle ${fixed(overhead.daemon.idleShare * 100, 0)}%`,
+      `- CPU during the daemon's run: daemon ${fixed(overhead.daemonCpuSeconds)} s, platform ${fixed(overhead.platformCpuSeconds)} s (of ${fixed(overhead.daemonSeconds * 2)} core-seconds on 2 cores)`,
       '- Where the daemon spent its time (summed over concurrent calls):',
       ...spanLines(overhead.spans),
       '',
@@ -65,7 +81,13 @@ export function detailsMarkdown(results: Detailed): string {
         .sort(([, a], [, b]) => b - a)
         .map(([endpoint, n]) => `- ${fixed(n, 2)} \`${endpoint}\``),
       '',
-      `Once per process or template: ${Object.entries(overhead.calls.oneTime)
+      `Once per process: ${Object.entries(overhead.calls.oneTime)
+        .map(([endpoint, n]) => `${n}x \`${endpoint}\``)
+        .join(
+          ', ',
+        )}. The template (its check, each tick that starts something, and its download, once): ${Object.entries(
+        overhead.calls.template,
+      )
         .map(([endpoint, n]) => `${n}x \`${endpoint}\``)
         .join(', ')}`,
       '',
@@ -82,6 +104,7 @@ export function detailsMarkdown(results: Detailed): string {
       `- Idle ${memory.idleSeconds} s: peak ${mibText(memory.idlePeakRss)} over ${memory.idleSamples} samples`,
       `- ${memory.jobs} jobs x ${memory.outputMiB} MiB: peak ${mibText(memory.loadedPeakRss)} over ${memory.loadedSamples} samples, high-water mark ${mibText(memory.highWaterMark)}; ${fixed(memory.loadedSeconds)} s to all ACCEPTED, daemon CPU ${fixed(memory.daemonCpuSeconds)} s`,
       `- One such job alone with \`docker run --rm\`: ${fixed(memory.dockerRunSeconds)} s`,
+      `- At the loaded peak: ${composition(memory.atPeak)}`,
       '',
     );
   }
@@ -96,6 +119,7 @@ export function detailsMarkdown(results: Detailed): string {
       out.push(
         `**${step.submissions.toLocaleString('en-US')} RECEIVED** (seeded in ${fixed(step.seedSeconds, 2)} s; RSS ${mibText(step.rssBefore)} before, peak ${mibText(step.peakRss)}, high-water ${mibText(step.highWaterMark)})`,
         '',
+        `- At the peak: ${composition(step.atPeak)}`,
         ...tickLines('first tick', step.first),
         ...tickLines('steady tick', step.steady),
         ...tickLines('at-capacity tick', step.atCapacity),

@@ -242,3 +242,74 @@ export async function removeLabelled(docker: Docker, orchestratorId: string): Pr
   );
   return containers.length;
 }
+
+/** One container's run as the engine saw it: its start and die events, ms since the epoch. */
+export interface ContainerRun {
+  startedAt: number;
+  diedAt?: number;
+}
+
+/**
+ * The engine's own account of a set of containers (by orchestrator-id label): when each started and died,
+ * from Docker's event stream. Gives the time the engine spent running containers, and so how much of the
+ * slots' time was left idle.
+ */
+export class ContainerTimeline {
+  readonly runs = new Map<string, ContainerRun>();
+  private stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+
+  static async watch(docker: Docker, labels: string[]): Promise<ContainerTimeline> {
+    const timeline = new ContainerTimeline();
+    const stream: NodeJS.ReadableStream & { destroy?: () => void } = await docker.getEvents({
+      filters: { type: ['container'], event: ['start', 'die'], label: labels },
+    });
+    timeline.stream = stream;
+    let buffered = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line.trim() !== '') timeline.record(JSON.parse(line) as DockerEvent);
+      }
+    });
+    return timeline;
+  }
+
+  private record(event: DockerEvent): void {
+    const id = event.id ?? event.Actor?.ID;
+    if (id === undefined || event.timeNano === undefined) return;
+    const at = event.timeNano / 1e6;
+    if (event.status === 'start' || event.Action === 'start') this.runs.set(id, { startedAt: at });
+    if (event.status === 'die' || event.Action === 'die') {
+      const run = this.runs.get(id);
+      if (run !== undefined) run.diedAt = at;
+    }
+  }
+
+  /** Milliseconds containers ran, summed (only those that started and died while watched). */
+  get runningMs(): number {
+    let sum = 0;
+    for (const run of this.runs.values()) if (run.diedAt !== undefined) sum += run.diedAt - run.startedAt;
+    return sum;
+  }
+
+  /** Each finished container's start-to-die time, ms. */
+  get runMs(): number[] {
+    return [...this.runs.values()].flatMap((r) => (r.diedAt === undefined ? [] : [r.diedAt - r.startedAt]));
+  }
+
+  stop(): void {
+    this.stream?.destroy?.();
+  }
+}
+
+/** The parts of a Docker event this file reads. */
+export interface DockerEvent {
+  id?: string;
+  status?: string;
+  Action?: string;
+  timeNano?: number;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
