@@ -22,7 +22,9 @@ export interface OverheadResult {
   pollSeconds: number;
   submitters: number;
   daemonSeconds: number;
+  /** The mean of the two direct runs (before and after the daemon's). */
   directSeconds: number;
+  directRunsSeconds: number[];
   ratio: number;
   /** Time to create the submissions through the admin API (inside daemonSeconds). */
   submitSeconds: number;
@@ -38,6 +40,7 @@ export interface OverheadResult {
   platformCpuSeconds: number;
   /** From Docker's events: each engine container's start to die, median, and its slots' idle share. */
   direct: ContainerUse;
+  directAfter: ContainerUse;
   daemon: ContainerUse;
   /** The steps of the daemon's run (daemon-host.ts), summed over concurrent calls. */
   spans: Record<string, Span>;
@@ -74,21 +77,27 @@ export async function overheadScenario(
   const { count, concurrency } = options;
   const run = `${ctx.run}-overhead`;
 
-  ctx.say(`  direct: ${count} engine containers with dockerode, ${concurrency} at a time`);
-  const directLabel = `bench-${run}-direct`;
-  const directTimeline = await ContainerTimeline.watch(ctx.docker, [
-    `${LABELS.orchestratorId}=${directLabel}`,
-  ]);
-  const direct = await directRun({
-    docker: ctx.docker,
-    root: join(ctx.workRoot, 'direct'),
-    count,
-    concurrency,
-    workflow: QUICK_WORKFLOW,
-    label: directLabel,
-  });
-  directTimeline.stop();
-  ctx.say(`    ${seconds(direct.wallMs)} s`);
+  /** The baseline, once before the daemon's run and once after (the engine's figure varies run to run). */
+  const directOnce = async (round: number) => {
+    ctx.say(`  direct (${round}): ${count} engine containers with dockerode, ${concurrency} at a time`);
+    const label = `bench-${run}-direct-${round}`;
+    const timeline = await ContainerTimeline.watch(ctx.docker, [`${LABELS.orchestratorId}=${label}`]);
+    try {
+      const result = await directRun({
+        docker: ctx.docker,
+        root: join(ctx.workRoot, `direct-${round}`),
+        count,
+        concurrency,
+        workflow: QUICK_WORKFLOW,
+        label,
+      });
+      ctx.say(`    ${seconds(result.wallMs)} s`);
+      return { result, use: use(timeline, concurrency, result.wallMs) };
+    } finally {
+      timeline.stop();
+    }
+  };
+  const before = await directOnce(1);
 
   const submitters = Math.min(10, count);
   const challenge = await setUpChallenge({ queues: 1, submitters, workflow: QUICK_WORKFLOW, run });
@@ -114,7 +123,11 @@ export async function overheadScenario(
       createdAt.set(await challenge.submit(0, i), at);
     }
     const submitSeconds = (Date.now() - started) / 1000;
-    await waitUntil(allAccepted(challenge, count), Math.max(300_000, direct.wallMs * 10), 'all ACCEPTED');
+    await waitUntil(
+      allAccepted(challenge, count),
+      Math.max(300_000, before.result.wallMs * 10),
+      'all ACCEPTED',
+    );
     const accepted = challenge.writtenAs('ACCEPTED');
     const finished = Math.max(...accepted.values());
     const daemonMs = finished - started;
@@ -122,6 +135,8 @@ export async function overheadScenario(
     const platformUsed = process.cpuUsage(platformCpu);
     timeline.stop();
     const spans = await daemon.spans(true);
+    const after = await directOnce(2);
+    const directMs = (before.result.wallMs + after.result.wallMs) / 2;
     ctx.say(`    ${seconds(daemonMs)} s`);
 
     // The messages go out after the final status: wait for them, so that their calls are counted.
@@ -137,15 +152,17 @@ export async function overheadScenario(
       pollSeconds: 1,
       submitters,
       daemonSeconds: daemonMs / 1000,
-      directSeconds: direct.wallMs / 1000,
-      ratio: daemonMs / direct.wallMs,
+      directSeconds: directMs / 1000,
+      directRunsSeconds: [before.result.wallMs / 1000, after.result.wallMs / 1000],
+      ratio: daemonMs / directMs,
       submitSeconds,
-      directStartMedianMs: median(direct.startMs),
-      directJobMedianMs: median(direct.jobMs),
+      directStartMedianMs: median([...before.result.startMs, ...after.result.startMs]),
+      directJobMedianMs: median([...before.result.jobMs, ...after.result.jobMs]),
       daemonJobMedianMs: median([...accepted].map(([id, at]) => at - (createdAt.get(id) ?? at))),
       daemonCpuSeconds,
       platformCpuSeconds: (platformUsed.user + platformUsed.system) / 1e6,
-      direct: use(directTimeline, concurrency, direct.wallMs),
+      direct: before.use,
+      directAfter: after.use,
       daemon: use(timeline, concurrency, daemonMs),
       spans,
       calls: {

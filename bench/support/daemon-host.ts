@@ -116,6 +116,8 @@ async function main(): Promise<void> {
   timeMethod(services.templates, 'prepare', 'template: prepare');
   timeMethod(services.templates, 'copyTo', 'template: copy to the job directory');
   timeMethod(http, 'request', 'platform: any call');
+  // The schedule calls the daemon's runOnce: every tick, scheduled or asked for.
+  timeMethod(daemon, 'runOnce', 'tick (runOnce)');
 
   const handle = async (request: HostRequest): Promise<unknown> => {
     switch (request.op) {

@@ -66,9 +66,9 @@ export function detailsMarkdown(results: Detailed): string {
     out.push(
       '### 1. Overhead',
       '',
-      `- Direct (dockerode, ${overhead.concurrency} at a time): ${fixed(overhead.directSeconds)} s; per container create + start median ${secondsText(overhead.directStartMedianMs)}, create to removed median ${secondsText(overhead.directJobMedianMs)}`,
+      `- Direct (dockerode, ${overhead.concurrency} at a time), before and after the daemon's run: ${overhead.directRunsSeconds.map((d) => fixed(d)).join(' s and ')} s, mean ${fixed(overhead.directSeconds)} s; per container create + start median ${secondsText(overhead.directStartMedianMs)}, create to removed median ${secondsText(overhead.directJobMedianMs)}`,
       `- Daemon: ${fixed(overhead.daemonSeconds)} s from the first submission created to the last ACCEPTED (creating the ${overhead.count} took ${fixed(overhead.submitSeconds, 2)} s of it); per submission, created to ACCEPTED median ${secondsText(overhead.daemonJobMedianMs)}`,
-      `- Engine containers, start to die (Docker's events): direct median ${secondsText(overhead.direct.runMedianMs)}, slots idle ${fixed(overhead.direct.idleShare * 100, 0)}% of ${overhead.concurrency} x the wall time; daemon median ${secondsText(overhead.daemon.runMedianMs)}, slots idle ${fixed(overhead.daemon.idleShare * 100, 0)}%`,
+      `- Engine containers, start to die (Docker's events): direct median ${secondsText(overhead.direct.runMedianMs)} and ${secondsText(overhead.directAfter.runMedianMs)}, slots idle ${fixed(overhead.direct.idleShare * 100, 0)}% and ${fixed(overhead.directAfter.idleShare * 100, 0)}% of ${overhead.concurrency} x the wall time; daemon median ${secondsText(overhead.daemon.runMedianMs)}, slots idle ${fixed(overhead.daemon.idleShare * 100, 0)}%`,
       `- CPU during the daemon's run: daemon ${fixed(overhead.daemonCpuSeconds)} s, platform ${fixed(overhead.platformCpuSeconds)} s (of ${fixed(overhead.daemonSeconds * 2)} core-seconds on 2 cores)`,
       '- Where the daemon spent its time (summed over concurrent calls):',
       ...spanLines(overhead.spans),
