@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-output/'] },
+  { ignores: ['dist/', '.bench-build/', 'node_modules/', 'coverage/', 'test-output/'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -2,7 +2,7 @@
  * Two lifecycle figures, measured against the local platform and the real Docker engine:
  *
  * 1. Platform calls per accepted short submission, by endpoint, excluding polling (the queue listings and
- *    the per-tick template check). Target: at most 15. SWO makes about 20 for folders and uploads, plus a
+ *    the per-tick template check; see support/calls.ts). Target: at most 15. SWO makes about 20 for folders and uploads, plus a
  *    status write every 10 s while a job runs.
  * 2. Start latency: from a submission entering RECEIVED to its engine container running, with the real
  *    schedule (POLL_INTERVAL_SECONDS=10, submissions made at random points of the cycle). Target: at most
@@ -23,7 +23,7 @@ import { createLogger } from '../src/logging/logger.js';
 import { LocalPlatformAdmin } from '../src/local-platform/admin-client.js';
 import { startLocalPlatform } from '../src/local-platform/server.js';
 import { SynapseClient } from '../src/synapse/client.js';
-import type { SynapseRequest } from '../src/synapse/http.js';
+import { countCalls, entries } from './support/calls.js';
 import { zipBytes } from '../test/support/archives.js';
 
 const POLL_SECONDS = 10;
@@ -40,20 +40,6 @@ inputs:
   workflowSynapseId: string
 outputs: []
 `;
-
-/** `GET /evaluation/9614045/submission/bundle/all` → `GET /evaluation/{id}/submission/bundle/all` */
-const endpointOf = (request: SynapseRequest) =>
-  `${request.method} /${request.api}/v1${request.path.replace(/\/(syn)?\d+(?=\/|$)/g, '/{id}')}`;
-
-const POLLING = [/bundle\/all$/, /^GET \/repo\/v1\/entity\/\{id\}$/];
-/** Once per template version (the download) or once per process (who am I), not per submission. */
-const ONE_TIME = [/annotations2$/, /filehandles$/, /fileHandle\/batch$/, /^GET \/repo\/v1\/userProfile$/];
-const kind = (key: string) =>
-  POLLING.some((p) => p.test(key))
-    ? 'polling'
-    : ONE_TIME.some((p) => p.test(key))
-      ? 'one-time'
-      : 'submission';
 
 async function main(): Promise<void> {
   const platform = await startLocalPlatform({ dataDir: mkdtempSync(join(tmpdir(), 'bench-platform-')) });
@@ -104,15 +90,8 @@ async function main(): Promise<void> {
   // The bench's own look at the statuses goes through another client, so it is not counted.
   const observer = new SynapseClient({ endpoint: config.synapse.endpoint, token: bot.token });
 
-  // Count every Synapse call the orchestrator makes, by endpoint.
-  const calls = new Map<string, number>();
-  const http = daemon.services.client.http;
-  const original = http.request.bind(http);
-  http.request = <T>(request: SynapseRequest): Promise<T> => {
-    const key = endpointOf(request);
-    calls.set(key, (calls.get(key) ?? 0) + 1);
-    return original<T>(request);
-  };
+  // Count every Synapse call the orchestrator makes, by why and endpoint.
+  const calls = countCalls(daemon.services);
 
   const submit = async () =>
     (
@@ -125,7 +104,7 @@ async function main(): Promise<void> {
 
   async function callsForOneSubmission(label: string): Promise<void> {
     const id = await submit();
-    calls.clear();
+    calls.reset();
     for (;;) {
       await daemon.runOnce();
       const status = await observer.evaluations.getStatus(id);
@@ -133,9 +112,10 @@ async function main(): Promise<void> {
       if (status.status === 'INVALID') throw new Error(`bench submission ${id} ended INVALID`);
       await sleep(200);
     }
-    const counted = [...calls.entries()].filter(([key]) => kind(key) === 'submission');
-    const polling = [...calls.entries()].filter(([key]) => kind(key) === 'polling');
-    const oneTime = [...calls.entries()].filter(([key]) => kind(key) === 'one-time');
+    const counts = calls.counts();
+    const counted = entries(counts.submission);
+    const polling = entries(counts.polling);
+    const oneTime = entries({ ...counts.template, ...counts['one-time'] });
     const total = counted.reduce((sum, [, n]) => sum + n, 0);
     console.log(
       `\n${label}: ${total} platform calls excluding polling (target <= 15; ratio ${(total / 15).toFixed(2)})`,
@@ -144,7 +124,7 @@ async function main(): Promise<void> {
     console.log(`  polling during the run: ${polling.map(([key, n]) => `${n}x ${key}`).join(', ')}`);
     if (oneTime.length > 0) {
       console.log(
-        `  once per template version or process: ${oneTime.map(([key, n]) => `${n}x ${key}`).join(', ')}`,
+        `  the template's check and download, and who am I: ${oneTime.map(([key, n]) => `${n}x ${key}`).join(', ')}`,
       );
     }
   }

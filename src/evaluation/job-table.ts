@@ -13,6 +13,8 @@ export interface JobRecord {
   follower?: FollowedJob;
   /** When the last periodic log upload failed, so it is retried at the next interval, not every tick. */
   uploadFailedAt?: number;
+  /** When its progress was last read (a command run in the engine container; see monitor.ts). */
+  progressReadAt?: number;
   /** When this process saw the job's status changed under it while it ran (it is then left to finish). */
   detachedAt?: number;
   /** A start, stop or finish of this job still under way (a tick does not begin another meanwhile). */

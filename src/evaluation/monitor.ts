@@ -26,6 +26,15 @@ import { heartbeat } from './transitions.js';
 
 export type MonitorResult = 'running' | 'finished' | 'requeued';
 
+/**
+ * Progress is read at a job's first look, then at most this often. Reading it runs a command in the engine
+ * container (docker exec), which costs the engine far more than a look at the container's state: at a
+ * short POLL_INTERVAL_SECONDS, one per running job per tick kept the Docker engine busy enough to slow the
+ * workflows themselves (bench/README.md, the overhead scenario). The default poll interval's length, so
+ * that at the default nothing changes.
+ */
+export const PROGRESS_READ_INTERVAL_MS = 10_000;
+
 /** Why a running job must stop now, if it must. */
 function stopReason(ctx: Services, bundle: SubmissionBundle): Outcome | undefined {
   const status = bundle.submissionStatus;
@@ -169,7 +178,13 @@ export async function monitorSubmission(
     }
   }
 
-  const progress = state.kind === 'running' ? await ctx.engine.progress(jobName) : undefined;
+  const progressDue =
+    record.progressReadAt === undefined || ctx.now() - record.progressReadAt >= PROGRESS_READ_INTERVAL_MS;
+  let progress: number | undefined;
+  if (state.kind === 'running' && progressDue) {
+    record.progressReadAt = ctx.now();
+    progress = await ctx.engine.progress(jobName);
+  }
   const lastUpdate = readNumber(status, ANNOTATIONS.workflowLastUpdated) ?? 0;
   const progressChanged = progress !== undefined && progress !== progressSoFar;
   const stale = ctx.now() - lastUpdate >= ctx.heartbeatSeconds * 1000;

@@ -11,8 +11,9 @@ import { parse } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import type { Config } from '../../../src/config/config.js';
-import { OrchestratorDaemon } from '../../../src/daemon.js';
+import { OrchestratorDaemon, type DaemonOptions } from '../../../src/daemon.js';
 import { ANNOTATIONS, readNumber, readString } from '../../../src/evaluation/annotations.js';
+import { PROGRESS_READ_INTERVAL_MS } from '../../../src/evaluation/monitor.js';
 import type { TickSummary } from '../../../src/evaluation/orchestrator.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import type { SubmissionStatus } from '../../../src/synapse/types.js';
@@ -31,7 +32,7 @@ import { FAST_RETRY } from '../../support/platform.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 
 /** One queue per test, so a test's daemon never sees another test's submissions. */
-const QUEUES = 9;
+const QUEUES = 10;
 const STOP_GRACE_SECONDS = 5;
 
 let challenge: Challenge;
@@ -65,6 +66,7 @@ async function startDaemon(
   queue: number,
   env: Record<string, string> = {},
   workDir = mkdtempSync(join(tmpdir(), 'fake-engine-work-')),
+  runtime: Pick<DaemonOptions, 'now'> = {},
 ): Promise<FakeDaemon> {
   workDirs.push(workDir);
   const target = challenge.queues[queue];
@@ -101,6 +103,7 @@ async function startDaemon(
     engine,
     synapse: { retry: FAST_RETRY, messages: { windowMs: 2_000 } },
     stopGraceSeconds: STOP_GRACE_SECONDS,
+    ...runtime,
   });
   daemon.startSending();
   const running: FakeDaemon = {
@@ -434,5 +437,29 @@ describe('the lifecycle against a fake engine', () => {
     for (const line of ['before the restart', 'while no daemon ran', 'after the restart']) {
       expect(log.split('\n').filter((l) => l.endsWith(` ${line}`))).toHaveLength(1);
     }
+  });
+  it('progress is read at the first look, then at most every PROGRESS_READ_INTERVAL_MS (each read runs a command in the engine container)', async () => {
+    let now = Date.now();
+    const engine = new FakeEngine();
+    const orchestrator = await startDaemon(engine, 9, {}, undefined, { now: () => now });
+    const id = await submitFile(challenge, evaluationOf(9));
+    engine.scriptFor(id, { progress: 10 });
+    await orchestrator.tickUntil(async () => readNumber(await status(id), ANNOTATIONS.progress) === 10);
+    const reads = () => engine.calls.filter((call) => call.method === 'progress').length;
+    expect(reads()).toBe(1);
+
+    const name = engine.runOf(id)?.name ?? '';
+    engine.setProgress(name, 20);
+    await orchestrator.tick();
+    await orchestrator.tick();
+    expect(reads()).toBe(1);
+    expect(readNumber(await status(id), ANNOTATIONS.progress)).toBe(10);
+
+    now += PROGRESS_READ_INTERVAL_MS;
+    await orchestrator.tickUntil(async () => readNumber(await status(id), ANNOTATIONS.progress) === 20);
+    expect(reads()).toBe(2);
+
+    engine.finish(name, 0);
+    await orchestrator.tickUntil(async () => (await status(id)).status === 'ACCEPTED');
   });
 });
