@@ -299,6 +299,9 @@ export class DockerEngine implements WorkflowEngine {
 
   async progress(name: string): Promise<number | undefined> {
     try {
+      // Nothing is run inside a participant's sandboxed container: Docker-image evaluations have no progress.
+      const info = await this.docker.getContainer(name).inspect();
+      if (isImageEvaluation(info.Config.Labels)) return undefined;
       return await readProgress(this.docker, name);
     } catch (error) {
       this.logger.debug('no progress read', { container: name, reason: reasonOf(error) });
