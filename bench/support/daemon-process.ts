@@ -166,9 +166,11 @@ export class CompositionSampler {
   private timer: NodeJS.Timeout | undefined;
   private asking = false;
 
+  /** `gc`: a collection before each sample (the daemon needs --expose-gc): the peak of what is held. */
   constructor(
     private readonly daemon: DaemonProcess,
     private readonly everyMs = 500,
+    private readonly gc = false,
   ) {}
 
   start(): this {
@@ -176,7 +178,7 @@ export class CompositionSampler {
       if (this.asking) return;
       this.asking = true;
       this.daemon
-        .memory()
+        .memory(this.gc)
         .then((m) => {
           if (this.atPeak === undefined || m.rss > this.atPeak.rss) this.atPeak = m;
         })
@@ -288,8 +290,8 @@ export class DaemonProcess {
   }
 
   /** The daemon's own view of its memory (heap spaces, external, array buffers). */
-  memory(): Promise<MemoryComposition> {
-    return this.request({ op: 'memory' });
+  memory(gc = false): Promise<MemoryComposition> {
+    return this.request({ op: 'memory', gc });
   }
 
   get rss(): number {

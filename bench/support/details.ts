@@ -109,6 +109,9 @@ export function detailsMarkdown(results: Detailed): string {
       `- ${memory.jobs} jobs x ${memory.outputMiB} MiB: peak ${mibText(memory.loadedPeakRss)} over ${memory.loadedSamples} samples, high-water mark ${mibText(memory.highWaterMark)}; ${fixed(memory.loadedSeconds)} s to all ACCEPTED, daemon CPU ${fixed(memory.daemonCpuSeconds)} s`,
       `- One such job alone with \`docker run --rm\`: ${fixed(memory.dockerRunSeconds)} s`,
       `- At the loaded peak: ${composition(memory.atPeak)}`,
+      ...(memory.heldAfterGc === undefined
+        ? []
+        : [`- Held after a collection, at most (diagnostic run): ${composition(memory.heldAfterGc)}`]),
       '',
     );
   }
