@@ -127,6 +127,9 @@ export function detailsMarkdown(results: Detailed): string {
         `**${step.submissions.toLocaleString('en-US')} RECEIVED** (seeded in ${fixed(step.seedSeconds, 2)} s; RSS ${mibText(step.rssBefore)} before, peak ${mibText(step.peakRss)}, high-water ${mibText(step.highWaterMark)})`,
         '',
         `- At the peak: ${composition(step.atPeak)}`,
+        ...(step.heldAfterGc === undefined
+          ? []
+          : [`- Held after a collection, at most (diagnostic run): ${composition(step.heldAfterGc)}`]),
         ...tickLines('first tick', step.first),
         ...tickLines('steady tick', step.steady),
         ...tickLines('at-capacity tick', step.atCapacity),
