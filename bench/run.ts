@@ -82,6 +82,7 @@ interface Results {
     node: string;
     docker: string;
     loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
     bareNodeRss: number;
   };
   engine?: EngineReference;
@@ -259,6 +260,7 @@ async function main(): Promise<void> {
       node: process.version,
       docker: '',
       loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+      loadAverageAtEnd: [],
       bareNodeRss: bareNodeRss(),
     },
     scenarioSeconds: {},
@@ -300,12 +302,14 @@ async function main(): Promise<void> {
     await removeLeftovers(docker, run);
   }
   results.durationSeconds = (Date.now() - started) / 1000;
+  results.machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   results.rows = rowsOf(results);
 
   const { machine } = results;
   const header =
     `${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
-    `Docker ${machine.docker}; load average at start ${machine.loadAverageAtStart.join(' ')}; ` +
+    `Docker ${machine.docker}; load average (1, 5, 15 min) at start ${machine.loadAverageAtStart.join(' ')}, ` +
+    `at the end ${machine.loadAverageAtEnd.join(' ')}; ` +
     `suite took ${fixed(results.durationSeconds / 60)} min${smoke ? ' (SMOKE sizes: figures meaningless)' : ''}`;
   console.log(`\n${header}\n\n${textTable(results.rows)}`);
 
