@@ -8,6 +8,8 @@
  *   --smoke     tiny sizes, to check the suite works (results go to the scratch directory, not bench/results)
  *   --only      some scenarios (the engine reference always runs: the other figures are set against it)
  *   --cpu-prof  the daemon process writes a V8 CPU profile per scenario into the scratch directory
+ *   --daemon-node-option=<flag>  a node option for the daemon process (repeatable), for diagnostics: with
+ *               --expose-gc, the memory scenario also samples what is held after a collection
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,6 +82,7 @@ interface Results {
     node: string;
     docker: string;
     loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
     bareNodeRss: number;
   };
   engine?: EngineReference;
@@ -94,13 +97,16 @@ interface Results {
 function parseArgs(argv: string[]) {
   const smoke = argv.includes('--smoke');
   const cpuProf = argv.includes('--cpu-prof');
+  const nodeOptions = argv
+    .filter((a) => a.startsWith('--daemon-node-option='))
+    .map((a) => a.slice(a.indexOf('=') + 1));
   const onlyAt = argv.indexOf('--only');
   const only =
     onlyAt === -1
       ? new Set<Scenario>(SCENARIOS)
       : new Set<Scenario>(['engine', ...((argv[onlyAt + 1] ?? '').split(',') as Scenario[])]);
   for (const name of only) if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}`);
-  return { smoke, cpuProf, only };
+  return { smoke, cpuProf, only, nodeOptions };
 }
 
 /** RSS of a Node.js process that does nothing: the floor any Node daemon starts from. */
@@ -222,7 +228,7 @@ async function removeLeftovers(docker: Docker, run: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { smoke, cpuProf, only } = parseArgs(process.argv.slice(2));
+  const { smoke, cpuProf, only, nodeOptions } = parseArgs(process.argv.slice(2));
   const sizes = smoke ? SMOKE : FULL;
   const started = Date.now();
   const run = `${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(3).toString('hex')}`;
@@ -232,7 +238,10 @@ async function main(): Promise<void> {
     docker,
     run,
     workRoot,
-    daemonExecArgv: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(workRoot, 'profiles')}`] : [],
+    daemonExecArgv: [
+      ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(workRoot, 'profiles')}`] : []),
+      ...nodeOptions,
+    ],
     smoke,
     say: (line) => {
       console.log(line);
@@ -251,6 +260,7 @@ async function main(): Promise<void> {
       node: process.version,
       docker: '',
       loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+      loadAverageAtEnd: [],
       bareNodeRss: bareNodeRss(),
     },
     scenarioSeconds: {},
@@ -292,17 +302,21 @@ async function main(): Promise<void> {
     await removeLeftovers(docker, run);
   }
   results.durationSeconds = (Date.now() - started) / 1000;
+  results.machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   results.rows = rowsOf(results);
 
   const { machine } = results;
   const header =
     `${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
-    `Docker ${machine.docker}; load average at start ${machine.loadAverageAtStart.join(' ')}; ` +
+    `Docker ${machine.docker}; load average (1, 5, 15 min) at start ${machine.loadAverageAtStart.join(' ')}, ` +
+    `at the end ${machine.loadAverageAtEnd.join(' ')}; ` +
     `suite took ${fixed(results.durationSeconds / 60)} min${smoke ? ' (SMOKE sizes: figures meaningless)' : ''}`;
   console.log(`\n${header}\n\n${textTable(results.rows)}`);
 
   const stamp = results.startedAt.replace(/[:.]/g, '-');
-  const outDir = smoke ? workRoot : fileURLToPath(new URL('./results/', import.meta.url));
+  // Only plain full runs belong in bench/results; smoke and diagnostic runs stay in the scratch directory.
+  const diagnostic = cpuProf || nodeOptions.length > 0;
+  const outDir = smoke || diagnostic ? workRoot : fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, stamp);
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
@@ -312,7 +326,7 @@ async function main(): Promise<void> {
   );
   console.log(`\nWrote ${base}.json and ${base}.md`);
   if (cpuProf) console.log(`CPU profiles of the daemon: ${join(workRoot, 'profiles')}`);
-  if (!smoke && !cpuProf) rmSync(workRoot, { recursive: true, force: true });
+  if (!smoke && !diagnostic) rmSync(workRoot, { recursive: true, force: true });
   else console.log(`Scratch directory (daemon logs): ${workRoot}`);
 }
 

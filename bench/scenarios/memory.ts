@@ -31,6 +31,8 @@ export interface MemoryResult {
   dockerRunSeconds: number;
   /** What the loaded peak was made of (the daemon's own view, sampled every 500 ms). */
   atPeak: MemoryComposition | undefined;
+  /** Diagnostic runs only (--daemon-node-option=--expose-gc): the most held after a collection. */
+  heldAfterGc?: MemoryComposition | undefined;
 }
 
 export async function memoryScenario(
@@ -61,6 +63,8 @@ export async function memoryScenario(
     ctx.say(`  ${options.jobs} jobs at once, each printing ${options.outputMiB} MiB`);
     const loaded = new RssSampler(daemon.pid).start();
     const composition = new CompositionSampler(daemon).start();
+    const diagnostic = ctx.daemonExecArgv.includes('--expose-gc');
+    const held = diagnostic ? new CompositionSampler(daemon, 2_000, true).start() : undefined;
     const cpuBefore = daemon.cpuMs;
     const started = Date.now();
     for (let i = 0; i < options.jobs; i++) await challenge.submit(0, i);
@@ -68,6 +72,7 @@ export async function memoryScenario(
     const loadedMs = Date.now() - started;
     loaded.stop();
     const atPeak = composition.stop();
+    const heldAfterGc = held?.stop();
     ctx.say(`    ${seconds(loadedMs)} s`);
     return {
       idleSeconds: options.idleSeconds,
@@ -82,6 +87,7 @@ export async function memoryScenario(
       daemonCpuSeconds: (daemon.cpuMs - cpuBefore) / 1000,
       dockerRunSeconds: dockerRunMs / 1000,
       atPeak,
+      ...(diagnostic ? { heldAfterGc } : {}),
     };
   } finally {
     await daemon.stop();

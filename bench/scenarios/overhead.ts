@@ -13,7 +13,7 @@ import { entries, total } from '../support/calls.js';
 import { labelOf, QUICK_WORKFLOW, setUpChallenge } from '../support/challenge.js';
 import { allAccepted, logFileOf, seconds, waitUntil, type BenchContext } from '../support/context.js';
 import type { Span } from '../support/daemon-host.js';
-import { DaemonProcess } from '../support/daemon-process.js';
+import { CpuMeter, DaemonProcess, engineDaemonPids, type CpuUse } from '../support/daemon-process.js';
 import { ContainerTimeline, directRun, median, removeLabelled } from '../support/engine.js';
 
 export interface OverheadResult {
@@ -56,14 +56,17 @@ export interface OverheadResult {
 }
 
 export interface ContainerUse {
+  /** CPU used during the run (the machine's, the engine daemons', the platform's, the daemon's). */
+  cpu: CpuUse;
   containers: number;
   runMedianMs: number;
   /** Share of concurrency x wall time with no engine container running in the slot. */
   idleShare: number;
 }
 
-function use(timeline: ContainerTimeline, concurrency: number, wallMs: number): ContainerUse {
+function use(timeline: ContainerTimeline, concurrency: number, wallMs: number, cpu: CpuUse): ContainerUse {
   return {
+    cpu,
     containers: timeline.runMs.length,
     runMedianMs: median(timeline.runMs),
     idleShare: 1 - timeline.runningMs / (concurrency * wallMs),
@@ -82,6 +85,7 @@ export async function overheadScenario(
     ctx.say(`  direct (${round}): ${count} engine containers with dockerode, ${concurrency} at a time`);
     const label = `bench-${run}-direct-${round}`;
     const timeline = await ContainerTimeline.watch(ctx.docker, [`${LABELS.orchestratorId}=${label}`]);
+    const meter = new CpuMeter(enginePids);
     try {
       const result = await directRun({
         docker: ctx.docker,
@@ -92,11 +96,12 @@ export async function overheadScenario(
         label,
       });
       ctx.say(`    ${seconds(result.wallMs)} s`);
-      return { result, use: use(timeline, concurrency, result.wallMs) };
+      return { result, use: use(timeline, concurrency, result.wallMs, meter.read()) };
     } finally {
       timeline.stop();
     }
   };
+  const enginePids = engineDaemonPids();
   const before = await directOnce(1);
 
   const submitters = Math.min(10, count);
@@ -115,7 +120,7 @@ export async function overheadScenario(
     await daemon.spans(true);
     ctx.say(`  daemon: ${count} submissions from ${submitters} submitters, poll interval 1 s`);
     const cpuBefore = daemon.cpuMs;
-    const platformCpu = process.cpuUsage();
+    const meter = new CpuMeter(enginePids, daemon.pid);
     const createdAt = new Map<string, number>();
     const started = Date.now();
     for (let i = 0; i < count; i++) {
@@ -132,7 +137,7 @@ export async function overheadScenario(
     const finished = Math.max(...accepted.values());
     const daemonMs = finished - started;
     const daemonCpuSeconds = (daemon.cpuMs - cpuBefore) / 1000;
-    const platformUsed = process.cpuUsage(platformCpu);
+    const cpu = meter.read();
     timeline.stop();
     const spans = await daemon.spans(true);
     const after = await directOnce(2);
@@ -160,10 +165,10 @@ export async function overheadScenario(
       directJobMedianMs: median([...before.result.jobMs, ...after.result.jobMs]),
       daemonJobMedianMs: median([...accepted].map(([id, at]) => at - (createdAt.get(id) ?? at))),
       daemonCpuSeconds,
-      platformCpuSeconds: (platformUsed.user + platformUsed.system) / 1e6,
+      platformCpuSeconds: cpu.bench,
       direct: before.use,
       directAfter: after.use,
-      daemon: use(timeline, concurrency, daemonMs),
+      daemon: use(timeline, concurrency, daemonMs, cpu),
       spans,
       calls: {
         perSubmission: total(calls.submission) / count,

@@ -44,6 +44,8 @@ export interface ScaleStep {
   highWaterMark: number;
   /** What the peak was made of (the daemon's own view, sampled every 500 ms). */
   atPeak: MemoryComposition | undefined;
+  /** Diagnostic runs only (--daemon-node-option=--expose-gc): the most held after a collection. */
+  heldAfterGc?: MemoryComposition | undefined;
   first: TickFigure;
   steady: TickFigure;
   atCapacity: TickFigure;
@@ -84,6 +86,8 @@ export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Pr
       const rssBefore = daemon.rss;
       const sampler = new RssSampler(daemon.pid).start();
       const composition = new CompositionSampler(daemon).start();
+      const diagnostic = ctx.daemonExecArgv.includes('--expose-gc');
+      const held = diagnostic ? new CompositionSampler(daemon, 1_000, true).start() : undefined;
       const first = await timedTick(daemon);
       ctx.say(`    first tick ${seconds(first.ms)} s (${JSON.stringify(first.summary)})`);
       await waitUntil(
@@ -104,6 +108,7 @@ export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Pr
       ctx.say(`    at-capacity tick ${seconds(atCapacity.ms)} s (${JSON.stringify(atCapacity.summary)})`);
       sampler.stop();
       const atPeak = composition.stop();
+      const heldAfterGc = held?.stop();
       steps.push({
         submissions,
         seedSeconds,
@@ -111,6 +116,7 @@ export async function queueScaleScenario(ctx: BenchContext, sizes: number[]): Pr
         peakRss: sampler.peak,
         highWaterMark: daemon.peakRss,
         atPeak,
+        ...(diagnostic ? { heldAfterGc } : {}),
         first,
         steady,
         atCapacity,

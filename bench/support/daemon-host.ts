@@ -22,7 +22,7 @@ export type HostRequest =
   | { op: 'settle'; timeoutMs: number }
   | { op: 'calls'; reset: boolean }
   | { op: 'spans'; reset: boolean }
-  | { op: 'memory' }
+  | { op: 'memory'; gc: boolean }
   | { op: 'stop' };
 
 /** Time spent in one kind of step: calls ended, their summed and longest wall time (they may overlap). */
@@ -149,6 +149,9 @@ async function main(): Promise<void> {
         return result;
       }
       case 'memory': {
+        // A collection first, when the process was started with --expose-gc (a diagnostic run): what is held.
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (request.gc && gc !== undefined) gc();
         const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
         const spaces = Object.fromEntries(
           getHeapSpaceStatistics().map((space) => [

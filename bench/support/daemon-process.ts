@@ -64,6 +64,66 @@ export function procCpuMs(pid: number): number {
   }
 }
 
+/** CPU time the whole machine spent busy so far (every core: user, nice, system, irq, softirq, steal), ms. */
+export function machineBusyMs(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return ((user + nice + system + irq + softirq + steal) * 1000) / USER_HZ;
+}
+
+/** The container engine's own daemons (dockerd, containerd), by pid, when they run on this machine. */
+export function engineDaemonPids(): number[] {
+  return ['dockerd', 'containerd'].flatMap((name) => {
+    try {
+      return execFileSync('pgrep', ['-x', name], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** CPU use over a stretch of time: the machine's, the engine daemons', this process's (the platform). */
+export class CpuMeter {
+  private readonly machine = machineBusyMs();
+  private readonly engine: number;
+  private readonly self = process.cpuUsage();
+  private readonly daemonStart: number;
+
+  constructor(
+    private readonly enginePids: number[],
+    private readonly daemonPid?: number,
+  ) {
+    this.engine = enginePids.reduce((sum, pid) => sum + procCpuMs(pid), 0);
+    this.daemonStart = daemonPid === undefined ? 0 : procCpuMs(daemonPid);
+  }
+
+  /** Seconds of CPU since the meter was made. */
+  read(): CpuUse {
+    const self = process.cpuUsage(this.self);
+    return {
+      machine: (machineBusyMs() - this.machine) / 1000,
+      engineDaemons: (this.enginePids.reduce((sum, pid) => sum + procCpuMs(pid), 0) - this.engine) / 1000,
+      bench: (self.user + self.system) / 1e6,
+      daemon: this.daemonPid === undefined ? 0 : (procCpuMs(this.daemonPid) - this.daemonStart) / 1000,
+    };
+  }
+}
+
+/** CPU seconds: the whole machine, dockerd + containerd, the bench's process (the platform), the daemon. */
+export interface CpuUse {
+  machine: number;
+  engineDaemons: number;
+  bench: number;
+  daemon: number;
+}
+
 /** Samples a process's RSS every `everyMs` (default 100 ms) until stopped. */
 export class RssSampler {
   peak = 0;
@@ -106,9 +166,11 @@ export class CompositionSampler {
   private timer: NodeJS.Timeout | undefined;
   private asking = false;
 
+  /** `gc`: a collection before each sample (the daemon needs --expose-gc): the peak of what is held. */
   constructor(
     private readonly daemon: DaemonProcess,
     private readonly everyMs = 500,
+    private readonly gc = false,
   ) {}
 
   start(): this {
@@ -116,7 +178,7 @@ export class CompositionSampler {
       if (this.asking) return;
       this.asking = true;
       this.daemon
-        .memory()
+        .memory(this.gc)
         .then((m) => {
           if (this.atPeak === undefined || m.rss > this.atPeak.rss) this.atPeak = m;
         })
@@ -228,8 +290,8 @@ export class DaemonProcess {
   }
 
   /** The daemon's own view of its memory (heap spaces, external, array buffers). */
-  memory(): Promise<MemoryComposition> {
-    return this.request({ op: 'memory' });
+  memory(gc = false): Promise<MemoryComposition> {
+    return this.request({ op: 'memory', gc });
   }
 
   get rss(): number {

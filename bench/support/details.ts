@@ -5,6 +5,7 @@ import type { MemoryResult } from '../scenarios/memory.js';
 import type { OverheadResult } from '../scenarios/overhead.js';
 import type { ScaleResult, TickFigure } from '../scenarios/queue-scale.js';
 import type { MemoryComposition, Span } from './daemon-host.js';
+import type { CpuUse } from './daemon-process.js';
 import { fixed, mibText, secondsText } from './report.js';
 
 export interface Detailed {
@@ -29,6 +30,9 @@ function composition(m: MemoryComposition | undefined): string {
     `external ${mibText(m.external)} (array buffers ${mibText(m.arrayBuffers)}); the rest is the process's own (code, libraries, allocator)`
   );
 }
+
+const cpuText = (cpu: CpuUse) =>
+  `${fixed(cpu.machine)} s (engine daemons ${fixed(cpu.engineDaemons)}, the bench process with the platform ${fixed(cpu.bench)}, the orchestrator daemon ${fixed(cpu.daemon)})`;
 
 const list = (ms: number[]) => ms.map((m) => fixed(m / 1000, 2)).join(', ');
 
@@ -69,7 +73,7 @@ export function detailsMarkdown(results: Detailed): string {
       `- Direct (dockerode, ${overhead.concurrency} at a time), before and after the daemon's run: ${overhead.directRunsSeconds.map((d) => fixed(d)).join(' s and ')} s, mean ${fixed(overhead.directSeconds)} s; per container create + start median ${secondsText(overhead.directStartMedianMs)}, create to removed median ${secondsText(overhead.directJobMedianMs)}`,
       `- Daemon: ${fixed(overhead.daemonSeconds)} s from the first submission created to the last ACCEPTED (creating the ${overhead.count} took ${fixed(overhead.submitSeconds, 2)} s of it); per submission, created to ACCEPTED median ${secondsText(overhead.daemonJobMedianMs)}`,
       `- Engine containers, start to die (Docker's events): direct median ${secondsText(overhead.direct.runMedianMs)} and ${secondsText(overhead.directAfter.runMedianMs)}, slots idle ${fixed(overhead.direct.idleShare * 100, 0)}% and ${fixed(overhead.directAfter.idleShare * 100, 0)}% of ${overhead.concurrency} x the wall time; daemon median ${secondsText(overhead.daemon.runMedianMs)}, slots idle ${fixed(overhead.daemon.idleShare * 100, 0)}%`,
-      `- CPU during the daemon's run: daemon ${fixed(overhead.daemonCpuSeconds)} s, platform ${fixed(overhead.platformCpuSeconds)} s (of ${fixed(overhead.daemonSeconds * 2)} core-seconds on 2 cores)`,
+      `- CPU (core-seconds; the machine's whole, of which the engine's daemons dockerd + containerd, the platform and the daemon): direct ${cpuText(overhead.direct.cpu)} and ${cpuText(overhead.directAfter.cpu)}; daemon's run ${cpuText(overhead.daemon.cpu)}. The rest of the machine's is mostly the containers themselves (cwltool) and their shims`,
       '- Where the daemon spent its time (summed over concurrent calls):',
       ...spanLines(overhead.spans),
       '',
@@ -105,6 +109,9 @@ export function detailsMarkdown(results: Detailed): string {
       `- ${memory.jobs} jobs x ${memory.outputMiB} MiB: peak ${mibText(memory.loadedPeakRss)} over ${memory.loadedSamples} samples, high-water mark ${mibText(memory.highWaterMark)}; ${fixed(memory.loadedSeconds)} s to all ACCEPTED, daemon CPU ${fixed(memory.daemonCpuSeconds)} s`,
       `- One such job alone with \`docker run --rm\`: ${fixed(memory.dockerRunSeconds)} s`,
       `- At the loaded peak: ${composition(memory.atPeak)}`,
+      ...(memory.heldAfterGc === undefined
+        ? []
+        : [`- Held after a collection, at most (diagnostic run): ${composition(memory.heldAfterGc)}`]),
       '',
     );
   }
@@ -120,6 +127,9 @@ export function detailsMarkdown(results: Detailed): string {
         `**${step.submissions.toLocaleString('en-US')} RECEIVED** (seeded in ${fixed(step.seedSeconds, 2)} s; RSS ${mibText(step.rssBefore)} before, peak ${mibText(step.peakRss)}, high-water ${mibText(step.highWaterMark)})`,
         '',
         `- At the peak: ${composition(step.atPeak)}`,
+        ...(step.heldAfterGc === undefined
+          ? []
+          : [`- Held after a collection, at most (diagnostic run): ${composition(step.heldAfterGc)}`]),
         ...tickLines('first tick', step.first),
         ...tickLines('steady tick', step.steady),
         ...tickLines('at-capacity tick', step.atCapacity),

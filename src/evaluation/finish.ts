@@ -232,8 +232,8 @@ async function uploadResults(ctx: Services, submission: Submission, results: Run
   for (const [folderId, files] of targets) {
     for (const file of files) {
       const name = basename(file);
-      const handle = await ctx.client.files.uploadFile(file, { fileName: name });
-      await ctx.client.entities.createOrUpdateFile(folderId, name, handle.id);
+      const handleId = await ctx.client.files.uploadFileForId(file, { fileName: name });
+      await ctx.client.entities.createOrUpdateFile(folderId, name, handleId);
     }
   }
   submissionLogger(ctx.logger, { submissionId: submission.id, evaluationId: submission.evaluationId }).info(

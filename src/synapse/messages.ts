@@ -140,11 +140,10 @@ export class MessageApi {
 
   /** Uploads a message body as its own file; the handle identifies the message from then on. */
   async uploadBody(body: string): Promise<string> {
-    const handle = await this.files.uploadText(body, {
+    return this.files.uploadTextForId(body, {
       fileName: `message-${randomUUID()}.txt`,
       contentType: 'text/plain; charset=utf-8',
     });
-    return handle.id;
   }
 
   /**

@@ -39,11 +39,11 @@ export async function uploadLog(
     });
     if (archive === undefined) return undefined;
     const { size: uploadedBytes } = await stat(zipPath);
-    const handle = await client.files.uploadFile(zipPath, {
+    const handleId = await client.files.uploadFileForId(zipPath, {
       fileName: names.zip,
       contentType: 'application/zip',
     });
-    const entity = await client.entities.createOrUpdateFile(options.folderId, names.zip, handle.id);
+    const entity = await client.entities.createOrUpdateFile(options.folderId, names.zip, handleId);
     return {
       entityId: entity.id,
       versionNumber: entity.versionNumber,

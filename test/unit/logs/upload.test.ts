@@ -20,7 +20,7 @@ function setup(options: { failUpload?: boolean } = {}) {
     // What the work directory holds while the zip is being uploaded.
     uploaded.push({ path, ...opts, files: readdirSync(join(dir, 'work')) });
     if (options.failUpload === true) throw new Error('Synapse is down');
-    return { id: '700' };
+    return '700';
   });
   const createOrUpdateFile = vi.fn(async (parentId: string, name: string, handleId: string) => ({
     id: 'syn42',
@@ -29,7 +29,10 @@ function setup(options: { failUpload?: boolean } = {}) {
     dataFileHandleId: handleId,
     versionNumber: 3,
   }));
-  const client = { files: { uploadFile }, entities: { createOrUpdateFile } } as unknown as SynapseClient;
+  const client = {
+    files: { uploadFileForId: uploadFile },
+    entities: { createOrUpdateFile },
+  } as unknown as SynapseClient;
   return { dir, client, uploaded, uploadFile, createOrUpdateFile };
 }
 
