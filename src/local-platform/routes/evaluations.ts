@@ -77,12 +77,19 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
         request.principalId,
         'READ_PRIVATE_SUBMISSION',
       );
-      const page = parsePage(request.query);
-      const bundles = submissionsOf(store.state, request.params.evalId, request.query).map((submission) => ({
-        submission,
-        submissionStatus: view(submission.id, true),
-      }));
-      return paginate(bundles, page);
+      // The page first, then its statuses' views: building a view for every submission of the queue on
+      // every page made a full listing quadratic in the backlog.
+      const page = paginate(
+        submissionsOf(store.state, request.params.evalId, request.query),
+        parsePage(request.query),
+      );
+      return {
+        ...page,
+        results: page.results.map((submission) => ({
+          submission,
+          submissionStatus: view(submission.id, true),
+        })),
+      };
     },
   );
 
@@ -131,11 +138,17 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     (request) => {
       requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
       const canSeePrivate = seesPrivate(request.params.evalId, request.principalId);
-      const bundles = ownSubmissions(request.params.evalId, request.principalId).map((submission) => ({
-        submission,
-        submissionStatus: view(submission.id, canSeePrivate),
-      }));
-      return paginate(bundles, parsePage(request.query));
+      const page = paginate(
+        ownSubmissions(request.params.evalId, request.principalId),
+        parsePage(request.query),
+      );
+      return {
+        ...page,
+        results: page.results.map((submission) => ({
+          submission,
+          submissionStatus: view(submission.id, canSeePrivate),
+        })),
+      };
     },
   );
 
@@ -144,10 +157,11 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     (request) => {
       requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
       const canSeePrivate = seesPrivate(request.params.evalId, request.principalId);
-      const statuses = submissionsOf(store.state, request.params.evalId, request.query).map((s) =>
-        view(s.id, canSeePrivate),
+      const page = paginate(
+        submissionsOf(store.state, request.params.evalId, request.query),
+        parsePage(request.query),
       );
-      return paginate(statuses, parsePage(request.query));
+      return { ...page, results: page.results.map((s) => view(s.id, canSeePrivate)) };
     },
   );
 
