@@ -91,7 +91,15 @@ export async function monitorSubmission(
     ...(progressSoFar === undefined ? {} : { progress: progressSoFar }),
   };
   if (jobName === undefined) {
-    await finishSubmission(ctx, jobs, { ...job, launched: false }, { kind: 'job-lost' });
+    await finishSubmission(
+      ctx,
+      jobs,
+      { ...job, launched: false },
+      {
+        kind: 'job-lost',
+        engine: ctx.engine.kind,
+      },
+    );
     return 'finished';
   }
 
@@ -106,8 +114,15 @@ export async function monitorSubmission(
       );
       return (await backToQueue(ctx, jobs, bundle.submission, jobName)) ? 'requeued' : 'finished';
     }
-    log.warn('The workflow container is gone', { job: jobName });
-    await finishSubmission(ctx, jobs, job, { kind: 'job-lost' });
+    log.warn(
+      ctx.engine.kind === 'wes'
+        ? 'The workflow run is gone from the WES server'
+        : 'The workflow container is gone',
+      {
+        job: jobName,
+      },
+    );
+    await finishSubmission(ctx, jobs, job, { kind: 'job-lost', engine: ctx.engine.kind });
     return 'finished';
   }
   if (state.kind === 'pending' && state.neverStarted) {

@@ -3,7 +3,7 @@
  * filter on them) and a FailureReason a participant can act on.
  */
 
-import type { RunResults } from '../engine/interfaces.js';
+import type { EngineKind, RunResults } from '../engine/interfaces.js';
 
 export type Outcome =
   | { kind: 'succeeded'; results?: RunResults }
@@ -17,7 +17,8 @@ export type Outcome =
   | { kind: 'pull-failed'; image: string; detail: string }
   | { kind: 'template-broken'; templateEntityId: string; detail: string }
   | { kind: 'launch-failed'; detail: string }
-  | { kind: 'job-lost' }
+  /** The run was gone from the engine before it finished (which engine: the texts name its own thing). */
+  | { kind: 'job-lost'; engine: EngineKind }
   /** The engine ended the run itself, without the workflow finishing (a WES server's SYSTEM_ERROR, say). */
   | { kind: 'engine-ended'; detail: string }
   /** The organizers' scorer ran on the output but gave no usable scores (a Docker-image evaluation). */
@@ -46,7 +47,9 @@ export function pipelineProblem(
       return {
         key: `job-lost:${submissionId}`,
         detail:
-          "The workflow's container was gone before the job finished (removed by hand, or the Docker host was reset).",
+          outcome.engine === 'wes'
+            ? 'The WES server no longer knows the workflow run of this submission, which had not finished (its runs were removed, or its database was reset).'
+            : "The workflow's container was gone before the job finished (removed by hand, or the Docker host was reset).",
       };
     default:
       return undefined;
@@ -127,7 +130,9 @@ export function failureReason(outcome: Outcome): string | undefined {
     case 'launch-failed':
       return 'The workflow could not be started (the organizers have been told).';
     case 'job-lost':
-      return "The workflow's container disappeared before it finished (the organizers have been told).";
+      return outcome.engine === 'wes'
+        ? "The workflow's run disappeared from the WES server before it finished (the organizers have been told)."
+        : "The workflow's container disappeared before it finished (the organizers have been told).";
     case 'submission-failed':
       return outcome.reason;
     case 'scoring-broken':

@@ -12,6 +12,7 @@
 import {
   EngineUnavailableError,
   type EngineJob,
+  type EngineKind,
   type JobState,
   type LogLine,
   type RunRequest,
@@ -64,7 +65,7 @@ export interface EngineCall {
 export const STOPPED_EXIT_CODE = 143;
 
 export class FakeEngine implements WorkflowEngine {
-  readonly kind = 'docker' as const;
+  readonly kind: EngineKind;
   readonly description = 'the fake engine';
   readonly templateDir: string;
   /** Every call, in order. */
@@ -78,7 +79,8 @@ export class FakeEngine implements WorkflowEngine {
   private waiters: (() => void)[] = [];
   private lastNanos = 0n;
 
-  constructor(options: { templateDir?: string; defaultScript?: RunScript } = {}) {
+  constructor(options: { templateDir?: string; defaultScript?: RunScript; kind?: EngineKind } = {}) {
+    this.kind = options.kind ?? 'docker';
     this.templateDir = options.templateDir ?? '';
     this.defaultScript = options.defaultScript ?? {};
   }
@@ -124,6 +126,13 @@ export class FakeEngine implements WorkflowEngine {
     run.exitCode = exitCode;
     run.oomKilled = options.oomKilled ?? false;
     run.finishedAt = new Date();
+    this.wake();
+  }
+
+  /** The run is gone from the engine, as if someone removed it behind the orchestrator's back. */
+  vanish(name: string): void {
+    this.run(name);
+    this.runs.delete(name);
     this.wake();
   }
 

@@ -32,7 +32,7 @@ import { FAST_RETRY } from '../../support/platform.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 
 /** One queue per test, so a test's daemon never sees another test's submissions. */
-const QUEUES = 10;
+const QUEUES = 12;
 const STOP_GRACE_SECONDS = 5;
 
 let challenge: Challenge;
@@ -462,4 +462,42 @@ describe('the lifecycle against a fake engine', () => {
     engine.finish(name, 0);
     await orchestrator.tickUntil(async () => (await status(id)).status === 'ACCEPTED');
   });
+
+  it.each([
+    {
+      engine: 'docker' as const,
+      queue: 10,
+      reason: "The workflow's container disappeared before it finished (the organizers have been told).",
+      alert: /The workflow's container was gone before the job finished/,
+    },
+    {
+      engine: 'wes' as const,
+      queue: 11,
+      reason:
+        "The workflow's run disappeared from the WES server before it finished (the organizers have been told).",
+      alert: /The WES server no longer knows the workflow run of this submission/,
+    },
+  ])(
+    'a run that vanishes from the engine ($engine): INVALID, ERROR, a reason naming what vanished, the organizers told once',
+    async ({ engine: kind, queue, reason, alert }) => {
+      const engine = new FakeEngine({ kind });
+      const orchestrator = await startDaemon(engine, queue);
+      const id = await submitFile(challenge, evaluationOf(queue));
+      await orchestrator.tickUntil(() => isRunning(id));
+      const name = (await jobOf(id)) ?? '';
+      engine.vanish(name);
+      await orchestrator.tickUntil(() => isFinal(id));
+      const final = await status(id);
+      expect(final.status).toBe('INVALID');
+      expect(readString(final, ANNOTATIONS.statusDescription)).toBe('ERROR');
+      expect(readString(final, ANNOTATIONS.failureReason)).toBe(reason);
+      const alerts = (await challenge.tp.admin.messages()).filter(
+        (m) => m.subject === 'Submission Pipeline Failed' && m.body.startsWith(`Submission ${id} `),
+      );
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]?.body).toMatch(alert);
+      expect(engine.callsTo('start')).toHaveLength(1);
+    },
+    30_000,
+  );
 });
