@@ -9,6 +9,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // A guard against hangs, not a speed check: some unit tests talk to the local platform over HTTP,
+          // and on 2 busy cores vitest's 5 s default cut one short now and then.
+          testTimeout: 20_000,
         },
       },
       {
