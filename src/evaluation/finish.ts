@@ -13,7 +13,7 @@
 import { basename } from 'node:path';
 import type { RunResults } from '../engine/interfaces.js';
 import { submissionLogger } from '../logging/logger.js';
-import type { Submission, SubmissionStatusEnum } from '../synapse/types.js';
+import type { Submission, SubmissionStatus, SubmissionStatusEnum } from '../synapse/types.js';
 import { readRecordedErrorAnnotations } from './earlier-errors.js';
 import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-reason.js';
 import { JobDirectory } from './job-directory.js';
@@ -45,6 +45,11 @@ export interface FinishingJob {
   /** The status someone else (the workflow itself) set while it ran: kept, instead of the outcome's. */
   statusSetByOthers?: SubmissionStatusEnum | undefined;
   progress?: number;
+  /**
+   * The status as this process last read or wrote it (the tick's listing, the claim's answer), for its
+   * etag: the final write then needs no read unless someone wrote since (see `finalize`).
+   */
+  status?: SubmissionStatus | undefined;
 }
 
 export async function finishSubmission(
@@ -168,6 +173,7 @@ export async function finishSubmission(
       logFolderId: job.logFolderId === undefined ? logFolderId : undefined,
       statusSetByOthers: job.statusSetByOthers !== undefined,
       scores: outcome.kind === 'succeeded' ? outcome.results?.scores : undefined,
+      current: job.status,
     });
     applied = result.applied;
     if (applied) {

@@ -88,6 +88,8 @@ export async function monitorSubmission(
     jobName,
     logFolderId,
     launched: true,
+    // Read this tick: the final write uses its etag instead of reading the status again.
+    status,
     ...(progressSoFar === undefined ? {} : { progress: progressSoFar }),
   };
   if (jobName === undefined) {
@@ -148,7 +150,7 @@ export async function monitorSubmission(
       bundle.submission.teamId ?? bundle.submission.userId,
       submissionId,
     );
-    await markStarted(ctx, bundle.submission, jobName, logFolderOf(ctx, folders));
+    await markStarted(ctx, bundle.submission, jobName, logFolderOf(ctx, folders), status);
     return 'running';
   }
 
