@@ -149,14 +149,18 @@ class EtagStore implements StatusStore {
   /** Someone else (an organizer, the workflow) writes an annotation. */
   otherWrites(key: string, value: string): void {
     this.version++;
-    this.stored = applyStatusChanges(this.stored, { set: [{ key, type: 'STRING', value, isPrivate: false }] });
+    this.stored = applyStatusChanges(this.stored, {
+      set: [{ key, type: 'STRING', value, isPrivate: false }],
+    });
     this.stored.etag = `etag-${String(this.version)}`;
   }
 }
 
 describe('updateSubmissionStatus with the status this process last wrote', () => {
   const running: SubmissionStatus = { ...current, status: 'EVALUATION_IN_PROGRESS' };
-  const note = (key: string, value: string) => ({ set: [{ key, type: 'STRING' as const, value, isPrivate: false }] });
+  const note = (key: string, value: string) => ({
+    set: [{ key, type: 'STRING' as const, value, isPrivate: false }],
+  });
   const noSleep = () => Promise.resolve();
 
   it('writes with its etag and no read when nobody wrote since', async () => {
@@ -170,7 +174,7 @@ describe('updateSubmissionStatus with the status this process last wrote', () =>
     expect(store.stored.submissionAnnotations?.annotations).toMatchObject({ a: {}, b: {} });
   });
 
-  it("keeps an annotation someone else wrote after it: the stale etag is refused, re-read and merged", async () => {
+  it('keeps an annotation someone else wrote after it: the stale etag is refused, re-read and merged', async () => {
     const store = new EtagStore(structuredClone(running));
     const first = await updateSubmissionStatus(store, running.id, note('a', '1'));
     store.otherWrites('organizer_note', 'looked at it');
