@@ -178,7 +178,7 @@ export async function monitorSubmission(
     (lastFailure === undefined || ctx.now() - lastFailure >= intervalMs);
   if (uploadDue) {
     try {
-      const uploaded = await uploadJobLog(ctx, submissionId, jobName, logFolderId);
+      const uploaded = await uploadJobLog(ctx, submissionId, jobName, logFolderId, record);
       delete record.uploadFailedAt;
       if (uploaded !== undefined) {
         changes.push(longAnnotation(ANNOTATIONS.lastLogUpload, ctx.now(), true));
