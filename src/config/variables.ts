@@ -428,7 +428,7 @@ const variableSpecs = {
     section: 'Participant and admin notifications',
     origin: 'new',
     summary:
-      "Seconds between uploads of a running workflow's log (SWO: 30 minutes); logs are also uploaded when it starts and when it ends.",
+      "Seconds between uploads of a running workflow's log (SWO: 30 minutes); the first comes once it has run 30 seconds (or this long, when shorter), and the log is uploaded again when it ends.",
     defaultText: '300',
     parse: integerWithDefault(300, { min: 1 }),
   },

@@ -98,7 +98,8 @@ export function placeStepErrors(
 
 /**
  * Finds the workflow's error for a failed job: the submission's status first (ignoring the error
- * annotations recorded unchanged since the claim, `earlier`), then the job's log.
+ * annotations recorded unchanged since the claim, `earlier`), then the job's log. Also returns the status
+ * it read (the final write uses its etag).
  */
 export async function findStepErrors(
   client: SynapseClient,
@@ -107,10 +108,12 @@ export async function findStepErrors(
   shared: boolean,
   logger: Logger,
   earlier?: RecordedErrorAnnotations,
-): Promise<StepErrors> {
+): Promise<StepErrors & { status?: SubmissionStatus }> {
   let annotation: AnnotatedError | undefined;
+  let status: SubmissionStatus | undefined;
   try {
-    annotation = errorAnnotation(await client.evaluations.getStatus(submissionId), earlier);
+    status = await client.evaluations.getStatus(submissionId);
+    annotation = errorAnnotation(status, earlier);
   } catch (error) {
     logger.warn("Could not read the submission's status for the workflow's error annotations", {
       submissionId,
@@ -123,7 +126,7 @@ export async function findStepErrors(
     const text = found === undefined ? '' : clean(found.lines.join('\n'));
     if (found !== undefined && text.length > 0) fromLog = { source: 'log', step: found.step, text };
   }
-  return placeStepErrors(annotation, fromLog, shared);
+  return { ...placeStepErrors(annotation, fromLog, shared), ...(status === undefined ? {} : { status }) };
 }
 
 /** "The step "score"", or a plain "The failing step" when the log names no step or only the tool file. */

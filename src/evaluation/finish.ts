@@ -13,7 +13,7 @@
 import { basename } from 'node:path';
 import type { RunResults } from '../engine/interfaces.js';
 import { submissionLogger } from '../logging/logger.js';
-import type { Submission, SubmissionStatusEnum } from '../synapse/types.js';
+import type { Submission, SubmissionStatus, SubmissionStatusEnum } from '../synapse/types.js';
 import { readRecordedErrorAnnotations } from './earlier-errors.js';
 import { findStepErrors, reasonWithStepError, type StepErrors } from './failure-reason.js';
 import { JobDirectory } from './job-directory.js';
@@ -45,6 +45,11 @@ export interface FinishingJob {
   /** The status someone else (the workflow itself) set while it ran: kept, instead of the outcome's. */
   statusSetByOthers?: SubmissionStatusEnum | undefined;
   progress?: number;
+  /**
+   * The status as this process last read or wrote it (the tick's listing, the claim's answer), for its
+   * etag: the final write then needs no read unless someone wrote since (see `finalize`).
+   */
+  status?: SubmissionStatus | undefined;
 }
 
 export async function finishSubmission(
@@ -88,7 +93,7 @@ export async function finishSubmission(
       });
     } else if (logFolderId !== undefined) {
       try {
-        const result = await uploadJobLog(ctx, submission.id, record.jobName, logFolderId);
+        const result = await uploadJobLog(ctx, submission.id, record.jobName, logFolderId, record);
         uploaded = result !== undefined;
         truncated = result?.truncated ?? false;
       } catch (error) {
@@ -105,13 +110,25 @@ export async function finishSubmission(
 
   // The failing step's own words (an error annotation it wrote, else its last output), for the reason.
   let stepErrors: StepErrors = {};
+  // The status as last read, for the final write's etag: this tick's listing, or (a failed run) the read
+  // for its error annotations below, which is fresher.
+  let lastRead = job.status;
   if (outcome.kind === 'failed') {
     // Error annotations unchanged since the claim are an earlier run's (a re-queued submission).
     const earlier =
       jobName === undefined
         ? undefined
         : await readRecordedErrorAnnotations(JobDirectory.of(ctx.jobRoot, jobName));
-    stepErrors = await findStepErrors(ctx.client, submission.id, logPath, shared, log, earlier);
+    const { status: read, ...errors } = await findStepErrors(
+      ctx.client,
+      submission.id,
+      logPath,
+      shared,
+      log,
+      earlier,
+    );
+    stepErrors = errors;
+    lastRead = read ?? lastRead;
     const found = stepErrors.inReason ?? stepErrors.inMessage;
     if (found !== undefined) {
       log.info("Found the workflow's own error", {
@@ -168,6 +185,7 @@ export async function finishSubmission(
       logFolderId: job.logFolderId === undefined ? logFolderId : undefined,
       statusSetByOthers: job.statusSetByOthers !== undefined,
       scores: outcome.kind === 'succeeded' ? outcome.results?.scores : undefined,
+      current: lastRead,
     });
     applied = result.applied;
     if (applied) {

@@ -82,11 +82,16 @@ export function logFolderOf(ctx: Services, folders: { shared: string; locked: st
   return ctx.config.results.shareImmediately ? folders.shared : folders.locked;
 }
 
+/**
+ * Uploads the job's log as a new version of its log file. `record`: the job's record in this process,
+ * which remembers the log file entity from one upload to the next (a restarted process finds it again).
+ */
 export async function uploadJobLog(
   ctx: Services,
   submissionId: string,
   jobName: string,
   folderId: string,
+  record?: JobRecord,
 ): Promise<{ truncated: boolean } | undefined> {
   let uploaded;
   try {
@@ -96,12 +101,14 @@ export async function uploadJobLog(
       submissionId,
       folderId,
       maxBytes: ctx.config.logs.maxBytes,
+      entityId: record?.logEntityId,
     });
   } catch (error) {
     ctx.metrics.logUploads.inc({ result: 'failed' });
     throw error;
   }
   if (uploaded !== undefined) {
+    if (record !== undefined) record.logEntityId = uploaded.entityId;
     ctx.metrics.logUploads.inc({ result: 'uploaded' });
     ctx.metrics.logUploadBytes.inc(uploaded.uploadedBytes);
   }

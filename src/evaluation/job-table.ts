@@ -11,6 +11,8 @@ export interface JobRecord {
   readonly submissionId: string;
   /** The live log follower, while one runs. */
   follower?: FollowedJob;
+  /** The log file entity this process stored the job's log in: a later upload adds a version to it directly. */
+  logEntityId?: string;
   /** When the last periodic log upload failed, so it is retried at the next interval, not every tick. */
   uploadFailedAt?: number;
   /** When its progress was last read (a command run in the engine container; see monitor.ts). */

@@ -35,6 +35,16 @@ export type MonitorResult = 'running' | 'finished' | 'requeued';
  */
 export const PROGRESS_READ_INTERVAL_MS = 10_000;
 
+/**
+ * A running job's log is first uploaded once it has run (since its claim, `ExecutionStarted`) this long,
+ * or `LOG_UPLOAD_INTERVAL_SECONDS` when that is shorter; then every interval, and at the end. A job that
+ * ends sooner gets its final log only: one upload instead of two (each a multipart upload, a new version
+ * of the log file and a status write), and the log a participant finds is the whole one, seconds after a
+ * "log so far" would have been. SWO uploaded at its first look (about 10 s in); a job running longer than
+ * this still has its log in its folder within a minute.
+ */
+export const FIRST_LOG_UPLOAD_AFTER_MS = 30_000;
+
 /** Why a running job must stop now, if it must. */
 function stopReason(ctx: Services, bundle: SubmissionBundle): Outcome | undefined {
   const status = bundle.submissionStatus;
@@ -88,6 +98,8 @@ export async function monitorSubmission(
     jobName,
     logFolderId,
     launched: true,
+    // Read this tick: the final write uses its etag instead of reading the status again.
+    status,
     ...(progressSoFar === undefined ? {} : { progress: progressSoFar }),
   };
   if (jobName === undefined) {
@@ -163,21 +175,25 @@ export async function monitorSubmission(
       bundle.submission.teamId ?? bundle.submission.userId,
       submissionId,
     );
-    await markStarted(ctx, bundle.submission, jobName, logFolderOf(ctx, folders));
+    await markStarted(ctx, bundle.submission, jobName, logFolderOf(ctx, folders), status);
     return 'running';
   }
 
   const changes: StatusAnnotation[] = [];
-  // Logs: first as soon as there is output, then every LOG_UPLOAD_INTERVAL_SECONDS.
+  // Logs: first once the job has run FIRST_LOG_UPLOAD_AFTER_MS (or the interval, when shorter), then every
+  // LOG_UPLOAD_INTERVAL_SECONDS; a job that ends sooner gets its final log only.
   const intervalMs = ctx.config.logs.uploadIntervalSeconds * 1000;
   const lastUpload = readNumber(status, ANNOTATIONS.lastLogUpload);
   const lastFailure = record.uploadFailedAt;
+  const claimedAt = readNumber(status, ANNOTATIONS.executionStarted);
   const uploadDue =
-    (lastUpload === undefined || ctx.now() - lastUpload >= intervalMs) &&
+    (lastUpload === undefined
+      ? claimedAt === undefined || ctx.now() - claimedAt >= Math.min(intervalMs, FIRST_LOG_UPLOAD_AFTER_MS)
+      : ctx.now() - lastUpload >= intervalMs) &&
     (lastFailure === undefined || ctx.now() - lastFailure >= intervalMs);
   if (uploadDue) {
     try {
-      const uploaded = await uploadJobLog(ctx, submissionId, jobName, logFolderId);
+      const uploaded = await uploadJobLog(ctx, submissionId, jobName, logFolderId, record);
       delete record.uploadFailedAt;
       if (uploaded !== undefined) {
         changes.push(longAnnotation(ANNOTATIONS.lastLogUpload, ctx.now(), true));

@@ -511,6 +511,7 @@ export class Orchestrator {
           logFolderId: readString(status, ANNOTATIONS.submissionFolder),
           launched: true,
           statusSetByOthers: status.status,
+          status,
         },
         outcome,
       );

@@ -17,7 +17,7 @@ import {
 } from '../engine/interfaces.js';
 import { EvaluationFileError, readEvaluationFile } from '../templates/evaluation-file.js';
 import { submissionLogger } from '../logging/logger.js';
-import type { SubmissionBundle } from '../synapse/types.js';
+import type { SubmissionBundle, SubmissionStatus } from '../synapse/types.js';
 import type { PreparedTemplate } from '../templates/index.js';
 import { recordErrorAnnotations } from './earlier-errors.js';
 import { ERROR_ANNOTATIONS } from './failure-reason.js';
@@ -194,7 +194,7 @@ async function launch(
     await finishSubmission(
       svc,
       jobs,
-      { submission: bundle.submission, jobName, logFolderId, launched: false },
+      { submission: bundle.submission, jobName, logFolderId, launched: false, status: claimed.status },
       outcome,
     );
     return 'failed';
@@ -202,13 +202,14 @@ async function launch(
 
   const record = jobs.record(jobName, submissionId);
   ensureFollower(svc, record);
-  await markStarted(svc, bundle.submission, jobName, logFolderId);
+  await markStarted(svc, bundle.submission, jobName, logFolderId, claimed.status);
   return 'started';
 }
 
 /**
  * After the container started: the "started" message into the outbox (also for a job that will be done
- * before the next tick, which SWO never told), then one status write recording the log folder. Redone by
+ * before the next tick, which SWO never told), then one status write recording the log folder, with the
+ * etag of `status` (the claim's answer, or the tick's listing) rather than a fresh read. Redone by
  * monitoring when it did not land; the message key makes sure there is one message.
  */
 export async function markStarted(
@@ -216,10 +217,11 @@ export async function markStarted(
   submission: SubmissionBundle['submission'],
   jobName: string,
   logFolderId: string,
+  status: SubmissionStatus,
 ): Promise<void> {
   try {
     const queued = await queueStartedMessage(svc, submission, jobName, logFolderId);
-    await recordStart(svc, submission.id, jobName, logFolderId, queued);
+    await recordStart(svc, submission.id, jobName, logFolderId, queued, status);
   } catch (error) {
     svc.logger.warn('Could not record the start; trying again next tick', {
       submissionId: submission.id,

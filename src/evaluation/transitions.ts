@@ -125,7 +125,8 @@ export function refuseWaiting(
 
 /**
  * The container runs: where its logs go, and that the "started" message is in the outbox. A job whose
- * status has the log folder is known to have started.
+ * status has the log folder is known to have started. `current`: the status as this process last wrote or
+ * read it (the claim's answer), whose etag saves a read; a stale one costs the read after all (412).
  */
 export function recordStart(
   svc: Services,
@@ -133,6 +134,7 @@ export function recordStart(
   jobName: string,
   logFolderId: string,
   startedMessageQueued: boolean,
+  current?: SubmissionStatus,
 ): Promise<UpdateResult> {
   return svc.client.evaluations.updateStatus(
     submissionId,
@@ -143,7 +145,10 @@ export function recordStart(
         longAnnotation(ANNOTATIONS.workflowLastUpdated, svc.now()),
       ],
     },
-    { precondition: (status) => isRunningHere(svc, status, jobName) },
+    {
+      ...(current === undefined ? {} : { current }),
+      precondition: (status) => isRunningHere(svc, status, jobName),
+    },
   );
 }
 
@@ -187,6 +192,11 @@ export interface FinalStatus {
   statusSetByOthers?: boolean;
   /** Scores the run produced (a Docker-image evaluation's scores.json), one annotation each. */
   scores?: Record<string, string | number | boolean> | undefined;
+  /**
+   * The status as this process last read or wrote it (this tick's listing, the claim's answer): its etag
+   * saves a read. A stale one is refused (412), then the status is read again and the write merged onto it.
+   */
+  current?: SubmissionStatus | undefined;
 }
 
 /** A score as an annotation: whole numbers as longs, others as doubles, the rest as strings. */
@@ -242,6 +252,7 @@ export function finalize(
         remove: final.reason === undefined ? [ANNOTATIONS.failureReason] : [],
       },
       {
+        ...(final.current === undefined ? {} : { current: final.current }),
         // Someone (an admin re-queuing it, the workflow itself, another tool) changed it meanwhile: theirs stands.
         precondition: (status) =>
           final.statusSetByOthers === true

@@ -220,9 +220,19 @@ export class EntityApi {
   /**
    * Stores `dataFileHandleId` as the file `name` under `parentId`: creates the FileEntity, or when the name
    * is taken, points the existing one at the new file (Synapse then makes a new version). Calling it again
-   * with the same handle changes nothing, so a retry never adds a version.
+   * with the same handle changes nothing, so a retry never adds a version. `knownId`: the entity an earlier
+   * call returned for this name (a job's log file), which saves the create that would be refused and the
+   * lookup; used only while it is still `name` under `parentId`, else found as without it.
    */
-  async createOrUpdateFile(parentId: string, name: string, dataFileHandleId: string): Promise<Entity> {
+  async createOrUpdateFile(
+    parentId: string,
+    name: string,
+    dataFileHandleId: string,
+    options: { knownId?: string } = {},
+  ): Promise<Entity> {
+    const known =
+      options.knownId === undefined ? undefined : await this.stillNamed(options.knownId, parentId, name);
+    if (known !== undefined) return this.pointFileAt(known, parentId, name, dataFileHandleId);
     let conflict: SynapseError;
     try {
       return await this.create({ name, parentId, concreteType: CONCRETE.fileEntity, dataFileHandleId });
@@ -232,11 +242,34 @@ export class EntityApi {
     }
     const id = await this.lookupChild(parentId, name);
     if (id === undefined) throw conflict;
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    return this.pointFileAt(await this.get(id), parentId, name, dataFileHandleId);
+  }
+
+  /** The entity `id`, while it is still called `name` under `parentId`; undefined once moved, renamed or gone. */
+  private async stillNamed(id: string, parentId: string, name: string): Promise<Entity | undefined> {
+    try {
       const entity = await this.get(id);
+      return entity.parentId === parentId && entity.name === name ? entity : undefined;
+    } catch (error) {
+      if (isSynapseError(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Points the FileEntity `first` (as just read) at a new file: a new version; re-read on 412. */
+  private async pointFileAt(
+    first: Entity,
+    parentId: string,
+    name: string,
+    dataFileHandleId: string,
+  ): Promise<Entity> {
+    let entity = first;
+    let conflict: SynapseError | undefined;
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      if (attempt > 1) entity = await this.get(entity.id);
       if (entity.concreteType !== CONCRETE.fileEntity) {
         throw new Error(
-          `Cannot store file '${name}' in ${parentId}: that name belongs to ${id}, a ${entity.concreteType}.`,
+          `Cannot store file '${name}' in ${parentId}: that name belongs to ${entity.id}, a ${entity.concreteType}.`,
         );
       }
       if (entity.dataFileHandleId === dataFileHandleId) return entity;
@@ -247,7 +280,7 @@ export class EntityApi {
         conflict = error;
       }
     }
-    throw conflict;
+    throw conflict ?? new Error(`Cannot store file '${name}' in ${parentId}.`);
   }
 
   /**

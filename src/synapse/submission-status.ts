@@ -88,7 +88,11 @@ export interface StatusStore {
 }
 
 export interface UpdateOptions {
-  /** The status as last read (saves a GET); re-read on conflict. */
+  /**
+   * The status as last read or written by this process (saves a GET). Trusted only for its etag: when it is
+   * stale the PUT is refused (412) and the status is read again and the change re-applied, and a
+   * precondition it fails is checked again on a fresh read before giving up.
+   */
   current?: SubmissionStatus;
   /** Checked against the latest status before each attempt; false stops without writing (e.g. "still RECEIVED"). */
   precondition?: (status: SubmissionStatus) => boolean;
@@ -125,9 +129,15 @@ export async function updateSubmissionStatus(
   const maxAttempts = options.maxAttempts ?? 8;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let status = options.current ?? (await store.getStatus(submissionId));
+  let fresh = options.current === undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (options.precondition !== undefined && !options.precondition(status))
-      return { applied: false, status };
+    if (options.precondition !== undefined && !options.precondition(status)) {
+      if (fresh) return { applied: false, status };
+      // The status this process had may be older than the change that seems to rule the write out.
+      status = await store.getStatus(submissionId);
+      fresh = true;
+      if (!options.precondition(status)) return { applied: false, status };
+    }
     try {
       return { applied: true, status: await store.putStatus(applyStatusChanges(status, changes)) };
     } catch (error) {
@@ -135,6 +145,7 @@ export async function updateSubmissionStatus(
       // Someone else wrote in between: give them a moment, then merge onto their version.
       if (attempt > 1) await sleep(Math.min(2_000, 100 * 2 ** (attempt - 2)));
       status = await store.getStatus(submissionId);
+      fresh = true;
       if (options.landed?.(status) === true) return { applied: true, status };
     }
   }

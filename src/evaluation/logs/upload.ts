@@ -27,7 +27,15 @@ export interface LogUpload {
  */
 export async function uploadLog(
   client: SynapseClient,
-  options: { logPath: string; workDir: string; submissionId: string; folderId: string; maxBytes: number },
+  options: {
+    logPath: string;
+    workDir: string;
+    submissionId: string;
+    folderId: string;
+    maxBytes: number;
+    /** The log file entity an earlier upload of this job stored (saves finding it again). */
+    entityId?: string | undefined;
+  },
 ): Promise<LogUpload | undefined> {
   const names = logArchiveNames(options.submissionId);
   await mkdir(options.workDir, { recursive: true });
@@ -43,7 +51,12 @@ export async function uploadLog(
       fileName: names.zip,
       contentType: 'application/zip',
     });
-    const entity = await client.entities.createOrUpdateFile(options.folderId, names.zip, handleId);
+    const entity = await client.entities.createOrUpdateFile(
+      options.folderId,
+      names.zip,
+      handleId,
+      options.entityId === undefined ? {} : { knownId: options.entityId },
+    );
     return {
       entityId: entity.id,
       versionNumber: entity.versionNumber,

@@ -124,12 +124,13 @@ describeWithDocker('malformed answers during a run', () => {
     expect(names).toContain(c.participant.ownerId);
   });
 
-  it("a proxy's page answered with 200 to the final status read: still ACCEPTED, one message, nothing left", async () => {
+  it("a proxy's page answered with 200 to the final status write: still ACCEPTED, one message, nothing left", async () => {
     const { c, queueId } = await oneQueue('sleep 2; echo ok');
     const orchestrator = await startOrchestrator(c);
     const id = await submitFile(c, queueId);
     await orchestrator.tickUntil(async () => (await statusOf(c, id)).status === 'EVALUATION_IN_PROGRESS');
-    // Once the workflow is over, the next tick finishes it: its status read is the one that gets the page.
+    // Once the workflow is over, the next tick finishes it: its status write (which needs no read first:
+    // it has the etag of the tick's listing) is the one that gets the page, twice, then lands.
     const job = readString(await statusOf(c, id), ANNOTATIONS.workflowJobId) ?? '';
     const deadline = Date.now() + 60_000;
     while ((await orchestrator.daemon.services.engine.state(job)).kind !== 'exited') {
@@ -137,7 +138,7 @@ describeWithDocker('malformed answers during a run', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     await c.tp.admin.addFault({
-      method: 'GET',
+      method: 'PUT',
       path: `^/repo/v1/evaluation/submission/${id}/status$`,
       body: PROXY_502_PAGE,
       contentType: 'text/html',

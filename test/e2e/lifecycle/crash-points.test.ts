@@ -33,7 +33,6 @@ import {
   zipFiles,
   type Challenge,
 } from '../../support/challenge.js';
-import { FAST_RETRY } from '../../support/platform.js';
 
 const LINES = 300;
 
@@ -154,24 +153,21 @@ describeWithDocker('a process stopped at the worst moment, and the next one', ()
   it('its start never recorded, its container ended while nothing watched: "started", then the whole log, then the status', async () => {
     const env = identity();
     const id = await submitFile(challenge, queue());
-    // The start cannot be recorded: every read of the status before its write fails (and only those: the
-    // claim writes with the status it listed; the fault wears off after the client's last attempt). And no
-    // message gets out, so the process can stop before its "started" message was ever written down.
-    await challenge.tp.admin.addFault({
-      path: `^/repo/v1/evaluation/submission/${id}/status$`,
-      method: 'GET',
-      status: 503,
-      times: FAST_RETRY.maxAttempts ?? 30,
-    });
+    // No message gets out, so the process can stop before its "started" message was ever written down.
     await challenge.tp.admin.addFault({ path: '^/repo/v1/message$', method: 'POST', status: 503 });
     const first = await startOrchestrator(challenge, env);
     await first.daemon.runOnce();
+    await first.stop(0); // the process goes; its container runs on and ends
+    // As if it had stopped after starting the container, before the status write recording the start (the
+    // claim's answer gives that write its etag, so no fault on a read can stop it now) and before writing
+    // the "started" message down at all.
+    await challenge.client.evaluations.updateStatus(id, {
+      remove: [ANNOTATIONS.submissionFolder, ANNOTATIONS.startedMessageSent],
+    });
     const claimed = await statusOf(challenge, id);
     expect(claimed.status).toBe('EVALUATION_IN_PROGRESS');
     expect(readString(claimed, ANNOTATIONS.submissionFolder)).toBeUndefined();
     const jobName = readString(claimed, ANNOTATIONS.workflowJobId) ?? '';
-    await first.stop(0); // the process goes; its container runs on and ends
-    // As if it had stopped before writing the "started" message down at all.
     rmSync(join(env.ORCHESTRATOR_WORK_DIR, 'state', 'outbox'), { recursive: true, force: true });
     await challenge.tp.admin.clearFaults();
     for (;;) {

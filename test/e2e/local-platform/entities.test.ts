@@ -652,6 +652,37 @@ describe('createOrUpdateFile', () => {
     expect(await api.listChildren(folder.id)).toHaveLength(1);
   });
 
+  it('with the id an earlier call returned: a new version in two requests (read, write), no create or lookup', async () => {
+    const folder = await newFolder();
+    const created = await api.createOrUpdateFile(folder.id, 'logs.zip', newHandle('log v1').id);
+    const http = recordingHttp();
+    const second = newHandle('log v2');
+    const updated = await new EntityApi(http).createOrUpdateFile(folder.id, 'logs.zip', second.id, {
+      knownId: created.id,
+    });
+    expect(updated).toMatchObject({ id: created.id, versionNumber: 2, dataFileHandleId: second.id });
+    expect(http.calls.map((call) => `${call.method} ${call.path}`)).toEqual([
+      `GET /entity/${created.id}`,
+      `PUT /entity/${created.id}`,
+    ]);
+  });
+
+  it('with a known id that was moved away or deleted: stores the file under the name in the folder, as without it', async () => {
+    const folder = await newFolder();
+    const elsewhere = await newFolder();
+    const moved = await api.createOrUpdateFile(folder.id, 'logs.zip', newHandle('log v1').id);
+    await api.update({ ...(await api.get(moved.id)), parentId: elsewhere.id });
+    const handle = newHandle('log v2');
+    const stored = await api.createOrUpdateFile(folder.id, 'logs.zip', handle.id, { knownId: moved.id });
+    expect(stored.id).not.toBe(moved.id);
+    expect(stored).toMatchObject({ parentId: folder.id, name: 'logs.zip', dataFileHandleId: handle.id });
+    expect(await api.get(moved.id)).toMatchObject({ parentId: elsewhere.id, versionNumber: 1 });
+
+    await api.delete(stored.id);
+    const again = await api.createOrUpdateFile(folder.id, 'logs.zip', handle.id, { knownId: stored.id });
+    expect(again).toMatchObject({ parentId: folder.id, name: 'logs.zip', versionNumber: 1 });
+  });
+
   it('refuses to turn a folder of the same name into a file', async () => {
     const folder = await newFolder();
     await expect(api.createOrUpdateFile(project.id, folder.name, newHandle('x').id)).rejects.toThrow(

@@ -13,9 +13,10 @@ import { loadConfig } from '../../../src/config/index.js';
 import type { Config } from '../../../src/config/config.js';
 import { OrchestratorDaemon, type DaemonOptions } from '../../../src/daemon.js';
 import { ANNOTATIONS, readNumber, readString } from '../../../src/evaluation/annotations.js';
-import { PROGRESS_READ_INTERVAL_MS } from '../../../src/evaluation/monitor.js';
+import { FIRST_LOG_UPLOAD_AFTER_MS, PROGRESS_READ_INTERVAL_MS } from '../../../src/evaluation/monitor.js';
 import type { TickSummary } from '../../../src/evaluation/orchestrator.js';
 import { createLogger } from '../../../src/logging/logger.js';
+import type { JobState } from '../../../src/engine/interfaces.js';
 import type { SubmissionStatus } from '../../../src/synapse/types.js';
 import {
   FINAL,
@@ -32,7 +33,7 @@ import { FAST_RETRY } from '../../support/platform.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 
 /** One queue per test, so a test's daemon never sees another test's submissions. */
-const QUEUES = 12;
+const QUEUES = 15;
 const STOP_GRACE_SECONDS = 5;
 
 let challenge: Challenge;
@@ -162,9 +163,11 @@ const isRunning = async (id: string) => {
 };
 const subjects = async (id: string) =>
   (await messagesAbout(challenge, id)).map((m) => (m.subject ?? '').replace(/:.*$/, ''));
-const storedLog = async (id: string) => {
+const storedLog = async (id: string) => (await storedLogVersion(id))?.text;
+/** The stored log file's current version and text (undefined while none was uploaded). */
+const storedLogVersion = async (id: string) => {
   const s = await status(id);
-  return (await readStoredLog(challenge, readString(s, ANNOTATIONS.submissionFolder) ?? '', id))?.text;
+  return readStoredLog(challenge, readString(s, ANNOTATIONS.submissionFolder) ?? '', id);
 };
 
 describe('the lifecycle against a fake engine', () => {
@@ -438,6 +441,97 @@ describe('the lifecycle against a fake engine', () => {
       expect(log.split('\n').filter((l) => l.endsWith(` ${line}`))).toHaveLength(1);
     }
   });
+  it('a job that ends within FIRST_LOG_UPLOAD_AFTER_MS gets its final log only: one version of the log file, every line', async () => {
+    const engine = new FakeEngine();
+    const orchestrator = await startDaemon(engine, 10);
+    const id = await submitFile(challenge, evaluationOf(10));
+    engine.scriptFor(id, { lines: ['first line'] });
+    await orchestrator.tickUntil(() => isRunning(id));
+    // Looked at while it runs (an upload then would be a version without the last line)…
+    for (let i = 0; i < 2; i++) await orchestrator.tick();
+    const name = engine.runOf(id)?.name ?? '';
+    expect(engine.callsTo('state', name).length).toBeGreaterThanOrEqual(2);
+    // …then it prints its last line and ends, seconds after it started.
+    engine.print(name, 'THE-LAST-LINE');
+    engine.finish(name, 0);
+    await orchestrator.tickUntil(() => isFinal(id));
+    const final = await status(id);
+    expect(final.status).toBe('ACCEPTED');
+    expect(readNumber(final, ANNOTATIONS.lastLogUpload)).toBeDefined();
+    const stored = await storedLogVersion(id);
+    expect(stored?.version).toBe(1);
+    expect(stored?.text).toContain('first line');
+    expect(stored?.text).toContain('THE-LAST-LINE');
+    // The participant hears as before: "started", then "finished".
+    expect(await subjects(id)).toEqual([`Submission ${id} is being evaluated`, `Submission ${id} finished`]);
+  });
+
+  it('a running job: the log is first uploaded once it has run FIRST_LOG_UPLOAD_AFTER_MS, then again at the end', async () => {
+    // The daemon's clock runs (the outbox paces messages by it), ahead of the real one by `skipped`.
+    let skipped = 0;
+    const engine = new FakeEngine();
+    const orchestrator = await startDaemon(engine, 11, {}, undefined, { now: () => Date.now() + skipped });
+    const id = await submitFile(challenge, evaluationOf(11));
+    engine.scriptFor(id, { lines: ['early output'] });
+    await orchestrator.tickUntil(() => isRunning(id));
+    for (let i = 0; i < 3; i++) await orchestrator.tick();
+    expect(await storedLogVersion(id)).toBeUndefined();
+    expect(readNumber(await status(id), ANNOTATIONS.lastLogUpload)).toBeUndefined();
+
+    skipped += FIRST_LOG_UPLOAD_AFTER_MS;
+    await orchestrator.tickUntil(
+      async () => readNumber(await status(id), ANNOTATIONS.lastLogUpload) !== undefined,
+    );
+    const early = await storedLogVersion(id);
+    expect(early?.version).toBe(1);
+    expect(early?.text).toContain('early output');
+
+    const name = engine.runOf(id)?.name ?? '';
+    engine.print(name, 'THE-LAST-LINE');
+    engine.finish(name, 0);
+    await orchestrator.tickUntil(() => isFinal(id));
+    const final = await storedLogVersion(id);
+    expect(final?.version).toBe(2);
+    expect(final?.text).toContain('THE-LAST-LINE');
+  });
+
+  it("the final status written after an organizer's edit (made after the tick's listing) keeps the organizer's annotation", async () => {
+    // The organizer writes as the job's exit is seen, after the tick read the running submissions: the
+    // final write's etag (from that listing) is stale, so it is refused, and the status read and merged.
+    let editOnExit: string | undefined;
+    class EditingEngine extends FakeEngine {
+      override async state(name: string): Promise<JobState> {
+        const state = await super.state(name);
+        if (state.kind === 'exited' && editOnExit !== undefined) {
+          const submissionId = editOnExit;
+          editOnExit = undefined;
+          await challenge.client.evaluations.updateStatus(submissionId, {
+            set: [{ key: 'organizer_note', type: 'STRING', value: 'checked by hand', isPrivate: false }],
+          });
+        }
+        return state;
+      }
+    }
+    const engine = new EditingEngine();
+    const orchestrator = await startDaemon(engine, 12);
+    const id = await submitFile(challenge, evaluationOf(12));
+    engine.scriptFor(id, { lines: ['some output'] });
+    await orchestrator.tickUntil(() => isRunning(id));
+    editOnExit = id;
+    engine.finish(engine.runOf(id)?.name ?? '', 0);
+    await orchestrator.tickUntil(() => isFinal(id));
+    expect(editOnExit).toBeUndefined(); // the edit was made
+    const final = await status(id);
+    expect(final.status).toBe('ACCEPTED');
+    expect(readString(final, 'organizer_note')).toBe('checked by hand');
+    expect(final.submissionAnnotations?.annotations.organizer_note).toEqual({
+      type: 'STRING',
+      value: ['checked by hand'],
+    });
+    expect(readString(final, ANNOTATIONS.statusDescription)).toBe('DONE');
+    expect(await subjects(id)).toEqual([`Submission ${id} is being evaluated`, `Submission ${id} finished`]);
+  });
+
   it('progress is read at the first look, then at most every PROGRESS_READ_INTERVAL_MS (each read runs a command in the engine container)', async () => {
     let now = Date.now();
     const engine = new FakeEngine();
@@ -466,13 +560,13 @@ describe('the lifecycle against a fake engine', () => {
   it.each([
     {
       engine: 'docker' as const,
-      queue: 10,
+      queue: 13,
       reason: "The workflow's container disappeared before it finished (the organizers have been told).",
       alert: /The workflow's container was gone before the job finished/,
     },
     {
       engine: 'wes' as const,
-      queue: 11,
+      queue: 14,
       reason:
         "The workflow's run disappeared from the WES server before it finished (the organizers have been told).",
       alert: /The WES server no longer knows the workflow run of this submission/,

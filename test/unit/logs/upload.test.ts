@@ -59,7 +59,7 @@ describe('uploadLog', () => {
     expect(uploaded).toHaveLength(1);
     expect(uploaded[0]).toMatchObject({ fileName: '9731_logs.zip', contentType: 'application/zip' });
     expect(uploaded[0]?.files).toHaveLength(1);
-    expect(createOrUpdateFile).toHaveBeenCalledWith('syn7', '9731_logs.zip', '700');
+    expect(createOrUpdateFile).toHaveBeenCalledWith('syn7', '9731_logs.zip', '700', {});
     expect(readdirSync(join(dir, 'work'))).toEqual([]);
   });
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { applyStatusChanges } from '../../../src/synapse/submission-status.js';
+import { SynapseError } from '../../../src/synapse/errors.js';
+import {
+  applyStatusChanges,
+  updateSubmissionStatus,
+  type StatusStore,
+} from '../../../src/synapse/submission-status.js';
 import type { SubmissionStatus } from '../../../src/synapse/types.js';
 
 const P = 'orgSagebionetworksSynapseWorkflowOrchestrator';
@@ -114,5 +119,98 @@ describe('applyStatusChanges', () => {
       etag: 'e',
       annotations: { k: { type: 'LONG', value: ['7'] } },
     });
+  });
+});
+
+/** A status store that checks etags as Synapse does (412 on a stale one), counting reads and writes. */
+class EtagStore implements StatusStore {
+  reads = 0;
+  writes = 0;
+  private version = 1;
+  constructor(public stored: SubmissionStatus) {}
+
+  getStatus(): Promise<SubmissionStatus> {
+    this.reads++;
+    return Promise.resolve(structuredClone(this.stored));
+  }
+
+  putStatus(status: SubmissionStatus): Promise<SubmissionStatus> {
+    this.writes++;
+    if (status.etag !== this.stored.etag) {
+      return Promise.reject(
+        new SynapseError({ status: 412, reason: 'etag mismatch', method: 'PUT', path: '/status' }),
+      );
+    }
+    this.version++;
+    this.stored = { ...structuredClone(status), etag: `etag-${String(this.version)}` };
+    return Promise.resolve(structuredClone(this.stored));
+  }
+
+  /** Someone else (an organizer, the workflow) writes an annotation. */
+  otherWrites(key: string, value: string): void {
+    this.version++;
+    this.stored = applyStatusChanges(this.stored, {
+      set: [{ key, type: 'STRING', value, isPrivate: false }],
+    });
+    this.stored.etag = `etag-${String(this.version)}`;
+  }
+}
+
+describe('updateSubmissionStatus with the status this process last wrote', () => {
+  const running: SubmissionStatus = { ...current, status: 'EVALUATION_IN_PROGRESS' };
+  const note = (key: string, value: string) => ({
+    set: [{ key, type: 'STRING' as const, value, isPrivate: false }],
+  });
+  const noSleep = () => Promise.resolve();
+
+  it('writes with its etag and no read when nobody wrote since', async () => {
+    const store = new EtagStore(structuredClone(running));
+    const first = await updateSubmissionStatus(store, running.id, note('a', '1'));
+    store.reads = 0;
+    store.writes = 0;
+    const second = await updateSubmissionStatus(store, running.id, note('b', '2'), { current: first.status });
+    expect(second.applied).toBe(true);
+    expect({ reads: store.reads, writes: store.writes }).toEqual({ reads: 0, writes: 1 });
+    expect(store.stored.submissionAnnotations?.annotations).toMatchObject({ a: {}, b: {} });
+  });
+
+  it('keeps an annotation someone else wrote after it: the stale etag is refused, re-read and merged', async () => {
+    const store = new EtagStore(structuredClone(running));
+    const first = await updateSubmissionStatus(store, running.id, note('a', '1'));
+    store.otherWrites('organizer_note', 'looked at it');
+    store.reads = 0;
+    const second = await updateSubmissionStatus(store, running.id, note('b', '2'), {
+      current: first.status,
+      sleep: noSleep,
+    });
+    expect(second.applied).toBe(true);
+    expect(store.reads).toBe(1);
+    expect(store.stored.submissionAnnotations?.annotations).toMatchObject({
+      organizer_note: { type: 'STRING', value: ['looked at it'] },
+      a: {},
+      b: {},
+    });
+    expect(store.stored.annotations?.stringAnnos).toContainEqual({
+      key: 'organizer_note',
+      value: 'looked at it',
+      isPrivate: false,
+    });
+  });
+
+  it('checks a precondition the cached status fails against a fresh read before giving up', async () => {
+    const store = new EtagStore(structuredClone(running));
+    const stale: SubmissionStatus = { ...structuredClone(running), status: 'RECEIVED', etag: 'etag-0' };
+    const result = await updateSubmissionStatus(store, running.id, note('b', '2'), {
+      current: stale,
+      precondition: (s) => s.status === 'EVALUATION_IN_PROGRESS',
+    });
+    expect(result.applied).toBe(true);
+    expect(store.reads).toBe(1);
+    const refused = await updateSubmissionStatus(store, running.id, note('c', '3'), {
+      current: stale,
+      precondition: (s) => s.status === 'ACCEPTED',
+    });
+    expect(refused.applied).toBe(false);
+    expect(store.stored.submissionAnnotations?.annotations.c).toBeUndefined();
   });
 });
