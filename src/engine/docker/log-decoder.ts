@@ -206,16 +206,21 @@ abstract class DockerLogFrames {
    */
   protected abstract line(stream: Stream, bytes: Buffer, start: number, textStart: number, end: number): void;
 
-  /** Reads a chunk: every line it completes goes to line(). */
-  protected read(chunk: Buffer): void {
+  /** Reads ranges of `bytes` ([start, end) pairs, in order), as read() does. */
+  protected readRanges(bytes: Buffer, ranges: readonly number[]): void {
+    for (let i = 0; i + 1 < ranges.length; i += 2) this.read(bytes, ranges[i], ranges[i + 1]);
+  }
+
+  /** Reads bytes [start, end) of a chunk: every line they complete goes to line(). */
+  protected read(chunk: Buffer, start = 0, end = chunk.length): void {
     if (!this.multiplexed) {
-      this.take('stdout', chunk, 0, chunk.length);
+      this.take('stdout', chunk, start, end);
       return;
     }
-    let pos = 0;
-    while (pos < chunk.length) {
+    let pos = start;
+    while (pos < end) {
       if (this.frameLeft === 0) {
-        const count = Math.min(8 - this.headerFill, chunk.length - pos);
+        const count = Math.min(8 - this.headerFill, end - pos);
         chunk.copy(this.header, this.headerFill, pos, pos + count);
         this.headerFill += count;
         pos += count;
@@ -231,7 +236,7 @@ abstract class DockerLogFrames {
         continue;
       }
       if (this.prefixFill < this.prefixWanted) {
-        const count = Math.min(this.prefixWanted - this.prefixFill, chunk.length - pos);
+        const count = Math.min(this.prefixWanted - this.prefixFill, end - pos);
         chunk.copy(this.prefix, this.prefixFill, pos, pos + count);
         this.prefixFill += count;
         this.frameLeft -= count;
@@ -239,7 +244,7 @@ abstract class DockerLogFrames {
         if (this.prefixFill === this.prefixWanted) this.continueOrEnd();
         continue;
       }
-      const count = Math.min(this.frameLeft, chunk.length - pos);
+      const count = Math.min(this.frameLeft, end - pos);
       this.take(this.frameStream, chunk, pos, pos + count);
       this.frameLeft -= count;
       pos += count;
@@ -364,6 +369,12 @@ export class DockerLogDecoder extends DockerLogFrames {
     return this.taken();
   }
 
+  /** The lines completed by these ranges of `bytes` ([start, end) pairs). */
+  pushRanges(bytes: Buffer, ranges: readonly number[]): LogLine[] {
+    this.readRanges(bytes, ranges);
+    return this.taken();
+  }
+
   /** The lines left open (no final newline), in the order they began. */
   end(): LogLine[] {
     this.readOpen();
@@ -416,6 +427,13 @@ export class DockerLogBlockDecoder extends DockerLogFrames {
   push(chunk: Buffer): LogBlock | undefined {
     this.sizeHint = chunk.length + 256;
     this.read(chunk);
+    return this.block();
+  }
+
+  /** The lines completed by these ranges of `bytes` ([start, end) pairs), if any: one block. */
+  pushRanges(bytes: Buffer, ranges: readonly number[]): LogBlock | undefined {
+    this.sizeHint = bytes.length + 256;
+    this.readRanges(bytes, ranges);
     return this.block();
   }
 

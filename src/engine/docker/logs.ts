@@ -9,6 +9,7 @@ import type { Logger } from '../../logging/logger.js';
 import type { LogBlock, LogLine, LogReadOptions } from '../interfaces.js';
 import { reasonOf, statusOf } from './errors.js';
 import { DockerLogBlockDecoder, DockerLogDecoder, unixTimestampOf } from './log-decoder.js';
+import { plainEndpointOf, plainGet, type BodyPiece } from './plain-http.js';
 
 /** The container's output (see WorkflowEngine.logs); returning early aborts the request. */
 export function containerLogs(
@@ -21,7 +22,7 @@ export function containerLogs(
     readLogs(docker, logger, name, options, signal, (tty, since) => {
       const decoder = new DockerLogDecoder({ multiplexed: !tty, dropRepeats: true, since });
       return {
-        push: (chunk) => decoder.push(chunk),
+        push: (piece) => decoder.pushRanges(piece.bytes, piece.ranges),
         end: () => decoder.end(),
         repeated: () => decoder.repeated,
       };
@@ -45,7 +46,7 @@ export function containerLogBlocks(
       const decoder = new DockerLogBlockDecoder({ multiplexed: !tty, dropRepeats: true, since, countOnly });
       const blocks = (block: LogBlock | undefined) => (block === undefined ? [] : [block]);
       return {
-        push: (chunk) => blocks(decoder.push(chunk)),
+        push: (piece) => blocks(decoder.pushRanges(piece.bytes, piece.ranges)),
         end: () => blocks(decoder.end()),
         repeated: () => decoder.repeated,
       };
@@ -72,7 +73,7 @@ function abortable<T>(read: (signal: AbortSignal) => AsyncGenerator<T, void, und
 
 /** What the output is made into: lines or blocks, with the lines Docker sent again dropped. */
 interface Decoder<T> {
-  push(chunk: Buffer): T[];
+  push(piece: BodyPiece): T[];
   end(): T[];
   /** How many lines were dropped as sent again. */
   repeated(): number;
@@ -99,9 +100,9 @@ async function* readLogs<T>(
     if (statusOf(error) === 404 || signal.aborted) return;
     throw new Error(`Cannot inspect engine container ${name}: ${reasonOf(error)}`);
   }
-  let stream: Readable;
+  let body: AsyncIterable<BodyPiece>;
   try {
-    stream = await openLogStream(docker, name, options.follow, sinceParam, signal);
+    body = await openLogStream(docker, name, options.follow, sinceParam, signal);
   } catch (error) {
     if (statusOf(error) === 404 || signal.aborted) return;
     throw new Error(`Cannot read the output of engine container ${name}: ${reasonOf(error)}`);
@@ -110,15 +111,14 @@ async function* readLogs<T>(
   // follower lags: it sends a file's lines again. The decoder drops those repeats.
   const decoder = decoderFor(tty, since);
   try {
-    for await (const chunk of stream) {
-      for (const item of decoder.push(chunk as Buffer)) yield item;
+    for await (const piece of body) {
+      for (const item of decoder.push(piece)) yield item;
     }
     for (const item of decoder.end()) yield item;
   } catch (error) {
     if (signal.aborted) return;
     throw new Error(`The output of engine container ${name} broke off: ${reasonOf(error)}`);
   } finally {
-    stream.destroy();
     const repeated = decoder.repeated();
     if (repeated > 0) {
       logger.warn('Docker sent lines of the output again (its log rotation); dropped them', {
@@ -131,8 +131,10 @@ async function* readLogs<T>(
 }
 
 /**
- * GET /containers/{name}/logs as a stream. Dockerode's own logs() buffers the whole answer unless it
- * follows, which for a large finished log would mean all of it in memory.
+ * GET /containers/{name}/logs, its body as it comes. Over a plain connection (the unix socket, tcp without
+ * TLS) read by plain-http.ts, a socket read at a time; otherwise through Dockerode's modem (whose own
+ * logs() buffers the whole answer unless it follows, which for a large finished log would mean all of it
+ * in memory).
  */
 async function openLogStream(
   docker: Dockerode,
@@ -140,8 +142,23 @@ async function openLogStream(
   follow: boolean,
   since: string | undefined,
   signal: AbortSignal,
-): Promise<Readable> {
-  return new Promise((resolve, reject) => {
+): Promise<AsyncIterable<BodyPiece>> {
+  const options = {
+    follow,
+    stdout: true,
+    stderr: true,
+    timestamps: true,
+    ...(since === undefined ? {} : { since }),
+  };
+  const plain = plainEndpointOf(docker);
+  if (plain !== undefined) {
+    const query = new URLSearchParams(
+      Object.entries(options).map(([key, value]): [string, string] => [key, String(value)]),
+    ).toString();
+    const path = `${plain.prefix}/containers/${encodeURIComponent(name)}/logs?${query}`;
+    return plainGet(plain.endpoint, path, signal);
+  }
+  const stream = await new Promise<Readable>((resolve, reject) => {
     docker.modem.dial(
       {
         path: `/containers/${encodeURIComponent(name)}/logs?`,
@@ -149,13 +166,7 @@ async function openLogStream(
         isStream: true,
         abortSignal: signal,
         statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
-        options: {
-          follow,
-          stdout: true,
-          stderr: true,
-          timestamps: true,
-          ...(since === undefined ? {} : { since }),
-        },
+        options,
       },
       (error, result) => {
         if (error !== null) reject(error);
@@ -163,4 +174,14 @@ async function openLogStream(
       },
     );
   });
+  return {
+    [Symbol.asyncIterator]: async function* () {
+      try {
+        for await (const chunk of stream)
+          yield { bytes: chunk as Buffer, ranges: [0, (chunk as Buffer).length] };
+      } finally {
+        stream.destroy();
+      }
+    },
+  };
 }
