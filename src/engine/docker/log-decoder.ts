@@ -97,25 +97,40 @@ function timestampEnd(bytes: Buffer, start: number, end: number): number {
   return timestamp === undefined ? -1 : start + timestamp.length;
 }
 
-/** A timestamp kept as bytes, so that a line needs no string of it. */
+const NO_BYTES: Buffer = Buffer.alloc(0);
+
+/**
+ * A timestamp as the bytes it was read from, so that a line needs no string or copy of it. The bytes are
+ * those of a chunk read (or of a line joined from several), which nothing writes to afterwards.
+ */
 class TimestampBytes {
-  readonly bytes = Buffer.alloc(MAX_TIMESTAMP_LENGTH);
+  source = NO_BYTES;
+  start = 0;
   length = 0;
   private text: string | undefined = '';
 
-  /** Bytes [start, end) of `from`, a timestamp (at most MAX_TIMESTAMP_LENGTH bytes). */
+  /** Bytes [start, end) of `from`, a timestamp. */
   set(from: Buffer, start: number, end: number): void {
-    this.length = from.copy(this.bytes, 0, start, end);
+    this.source = from;
+    this.start = start;
+    this.length = end - start;
     this.text = undefined;
   }
 
   copyFrom(other: TimestampBytes): void {
-    this.length = other.bytes.copy(this.bytes, 0, 0, other.length);
+    this.source = other.source;
+    this.start = other.start;
+    this.length = other.length;
     this.text = other.text;
   }
 
+  /** Copies the timestamp into `target` at `at`; returns its length. */
+  copyTo(target: Buffer, at: number): number {
+    return this.source.copy(target, at, this.start, this.start + this.length);
+  }
+
   toString(): string {
-    this.text ??= this.bytes.toString('latin1', 0, this.length);
+    this.text ??= this.source.toString('latin1', this.start, this.start + this.length);
     return this.text;
   }
 
@@ -124,10 +139,17 @@ class TimestampBytes {
     if (
       this.length === DOCKER_FORM_LENGTH &&
       other.length === DOCKER_FORM_LENGTH &&
-      this.bytes[DOCKER_FORM_LENGTH - 1] === LETTER_Z &&
-      other.bytes[DOCKER_FORM_LENGTH - 1] === LETTER_Z
+      this.source[this.start + DOCKER_FORM_LENGTH - 1] === LETTER_Z &&
+      other.source[other.start + DOCKER_FORM_LENGTH - 1] === LETTER_Z
     ) {
-      return this.bytes.compare(other.bytes, 0, DOCKER_FORM_LENGTH, 0, DOCKER_FORM_LENGTH) > 0;
+      const order = this.source.compare(
+        other.source,
+        other.start,
+        other.start + DOCKER_FORM_LENGTH,
+        this.start,
+        this.start + DOCKER_FORM_LENGTH,
+      );
+      return order > 0;
     }
     return timestampAfter(this.toString(), other.toString());
   }
@@ -219,6 +241,12 @@ abstract class DockerLogFrames {
     }
     let pos = start;
     while (pos < end) {
+      if (this.frameLeft === 0 && this.headerFill === 0 && end - pos >= 8) {
+        // A whole header within the chunk (the common case): read in place.
+        this.frameBegins(chunk[pos], chunk.readUInt32BE(pos + 4));
+        pos += 8;
+        continue;
+      }
       if (this.frameLeft === 0) {
         const count = Math.min(8 - this.headerFill, end - pos);
         chunk.copy(this.header, this.headerFill, pos, pos + count);
@@ -226,13 +254,7 @@ abstract class DockerLogFrames {
         pos += count;
         if (this.headerFill < 8) break;
         this.headerFill = 0;
-        // 0 stdin, 1 stdout, 2 stderr, 3 an error from the daemon itself.
-        const type = this.header[0];
-        this.frameStream = type === 2 || type === 3 ? 'stderr' : 'stdout';
-        this.frameLeft = this.header.readUInt32BE(4);
-        const open = this.partial[this.frameStream].length > 0;
-        this.prefixWanted = open ? Math.min(this.frameLeft, this.prefix.length) : 0;
-        this.prefixFill = 0;
+        this.frameBegins(this.header[0], this.header.readUInt32BE(4));
         continue;
       }
       if (this.prefixFill < this.prefixWanted) {
@@ -249,6 +271,16 @@ abstract class DockerLogFrames {
       this.frameLeft -= count;
       pos += count;
     }
+  }
+
+  /** A frame header read: its stream type and its payload's length. */
+  private frameBegins(type: number | undefined, length: number): void {
+    // 0 stdin, 1 stdout, 2 stderr, 3 an error from the daemon itself.
+    this.frameStream = type === 2 || type === 3 ? 'stderr' : 'stdout';
+    this.frameLeft = length;
+    const open = this.partial[this.frameStream].length > 0;
+    this.prefixWanted = open ? Math.min(this.frameLeft, this.prefix.length) : 0;
+    this.prefixFill = 0;
   }
 
   /** The lines left open (no final newline) go to line(), in the order they began. */
@@ -398,7 +430,6 @@ const LABEL_BYTES: Record<Stream, Buffer> = {
   stderr: Buffer.from(STREAM_LABELS.stderr),
 };
 const MISSING_TIMESTAMP_BYTE = MISSING_TIMESTAMP.charCodeAt(0);
-const NO_BYTES = Buffer.alloc(0);
 
 /**
  * Docker's log output as blocks of lines in the log file's form (src/engine/log-format.ts), one block per
@@ -453,14 +484,16 @@ export class DockerLogBlockDecoder extends DockerLogFrames {
     const added = own ? 0 : Math.max(timestamp.length, 1) + 1;
     this.reserve(label.length + added + (end - start) + 1);
     const out = this.out;
-    let at = this.fill + label.copy(out, this.fill);
+    let at = this.fill;
+    // A few bytes: cheaper here than in a call to copy().
+    for (let i = 0; i < label.length; i++) out[at++] = label[i] ?? 0;
     if (timestamp.length > 0) {
       this.lastAt = at;
       this.lastLength = timestamp.length;
     }
     if (!own) {
       if (timestamp.length === 0) out[at++] = MISSING_TIMESTAMP_BYTE;
-      else at += timestamp.bytes.copy(out, at, 0, timestamp.length);
+      else at += timestamp.copyTo(out, at);
       out[at++] = SPACE;
     }
     at += bytes.copy(out, at, start, end);
