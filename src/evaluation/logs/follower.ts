@@ -424,13 +424,12 @@ export class LogFollower {
     return this.writeError;
   }
 
-  /** Hands the batch to the file stream. */
+  /** Hands the batch to the file stream: one write of its blocks (writev), not a copy of them. */
   private writeBatch(output: WriteStream): void {
     if (this.batchBytes === 0 || output.destroyed) return;
-    const [only] = this.batch;
-    output.write(
-      this.batch.length === 1 && only !== undefined ? only : Buffer.concat(this.batch, this.batchBytes),
-    );
+    output.cork();
+    for (const bytes of this.batch) output.write(bytes);
+    output.uncork();
     this.batch = [];
     this.batchBytes = 0;
   }
