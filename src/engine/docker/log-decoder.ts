@@ -124,6 +124,13 @@ class TimestampBytes {
     this.text = other.text;
   }
 
+  /** When the timestamp is in `memory` (to be written over): a copy of its own. */
+  detach(memory: ArrayBufferLike): void {
+    if (this.length === 0 || this.source.buffer !== memory) return;
+    this.source = Buffer.from(this.source.subarray(this.start, this.start + this.length));
+    this.start = 0;
+  }
+
   /** Copies the timestamp into `target` at `at`; returns its length. */
   copyTo(target: Buffer, at: number): number {
     return this.source.copy(target, at, this.start, this.start + this.length);
@@ -228,9 +235,25 @@ abstract class DockerLogFrames {
    */
   protected abstract line(stream: Stream, bytes: Buffer, start: number, textStart: number, end: number): void;
 
-  /** Reads ranges of `bytes` ([start, end) pairs, in order), as read() does. */
-  protected readRanges(bytes: Buffer, ranges: readonly number[]): void {
+  /**
+   * Reads ranges of `bytes` ([start, end) pairs, in order), as read() does. `reused`: `bytes` is written
+   * over once this returns (a socket's read buffer), so what is kept of it is copied.
+   */
+  protected readRanges(bytes: Buffer, ranges: readonly number[], reused: boolean): void {
     for (let i = 0; i + 1 < ranges.length; i += 2) this.read(bytes, ranges[i], ranges[i + 1]);
+    if (reused) this.detach(bytes.buffer);
+  }
+
+  /** Copies what is kept (unfinished lines, timestamps) out of `memory`. */
+  private detach(memory: ArrayBufferLike): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const line = this.partial[stream];
+      if (line.pieces.some((piece) => piece.buffer === memory)) {
+        line.pieces = line.pieces.map((piece) => (piece.buffer === memory ? Buffer.from(piece) : piece));
+      }
+      this.lastTimestamp[stream].detach(memory);
+      this.kept?.[stream].detach(memory);
+    }
   }
 
   /** Reads bytes [start, end) of a chunk: every line they complete goes to line(). */
@@ -401,9 +424,9 @@ export class DockerLogDecoder extends DockerLogFrames {
     return this.taken();
   }
 
-  /** The lines completed by these ranges of `bytes` ([start, end) pairs). */
-  pushRanges(bytes: Buffer, ranges: readonly number[]): LogLine[] {
-    this.readRanges(bytes, ranges);
+  /** The lines completed by these ranges of `bytes` ([start, end) pairs); see readRanges. */
+  pushRanges(bytes: Buffer, ranges: readonly number[], reused = false): LogLine[] {
+    this.readRanges(bytes, ranges, reused);
     return this.taken();
   }
 
@@ -461,10 +484,10 @@ export class DockerLogBlockDecoder extends DockerLogFrames {
     return this.block();
   }
 
-  /** The lines completed by these ranges of `bytes` ([start, end) pairs), if any: one block. */
-  pushRanges(bytes: Buffer, ranges: readonly number[]): LogBlock | undefined {
+  /** The lines completed by these ranges of `bytes` ([start, end) pairs), if any: one block. See readRanges. */
+  pushRanges(bytes: Buffer, ranges: readonly number[], reused = false): LogBlock | undefined {
     this.sizeHint = bytes.length + 256;
-    this.readRanges(bytes, ranges);
+    this.readRanges(bytes, ranges, reused);
     return this.block();
   }
 

@@ -22,7 +22,7 @@ export function containerLogs(
     readLogs(docker, logger, name, options, signal, (tty, since) => {
       const decoder = new DockerLogDecoder({ multiplexed: !tty, dropRepeats: true, since });
       return {
-        push: (piece) => decoder.pushRanges(piece.bytes, piece.ranges),
+        push: (piece) => decoder.pushRanges(piece.bytes, piece.ranges, piece.reused),
         end: () => decoder.end(),
         repeated: () => decoder.repeated,
       };
@@ -46,7 +46,7 @@ export function containerLogBlocks(
       const decoder = new DockerLogBlockDecoder({ multiplexed: !tty, dropRepeats: true, since, countOnly });
       const blocks = (block: LogBlock | undefined) => (block === undefined ? [] : [block]);
       return {
-        push: (piece) => blocks(decoder.pushRanges(piece.bytes, piece.ranges)),
+        push: (piece) => blocks(decoder.pushRanges(piece.bytes, piece.ranges, piece.reused)),
         end: () => blocks(decoder.end()),
         repeated: () => decoder.repeated,
       };
@@ -178,7 +178,7 @@ async function openLogStream(
     [Symbol.asyncIterator]: async function* () {
       try {
         for await (const chunk of stream)
-          yield { bytes: chunk as Buffer, ranges: [0, (chunk as Buffer).length] };
+          yield { bytes: chunk as Buffer, ranges: [0, (chunk as Buffer).length], reused: false };
       } finally {
         stream.destroy();
       }

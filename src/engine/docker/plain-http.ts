@@ -7,7 +7,7 @@
  * of short-lived buffers, most of the orchestrator's CPU for following it. Other connections (TLS, ssh)
  * go through Dockerode (see logs.ts).
  */
-import { connect, type NetConnectOpts } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 
@@ -42,6 +42,8 @@ export function plainEndpointOf(docker: Dockerode): { endpoint: PlainEndpoint; p
 export interface BodyPiece {
   bytes: Buffer;
   ranges: number[];
+  /** True when `bytes` is written over by the next read: nothing may be kept of it without a copy. */
+  reused: boolean;
 }
 
 /** An answer that is not 200, shaped as Dockerode's errors are (statusOf, reasonOf read it). */
@@ -60,12 +62,13 @@ export class PlainHttpError extends Error {
 const MAX_HEAD_BYTES = 64 * 1024;
 /** How much of an error answer's body is read for its message. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** What the socket reads into, again and again (see SocketReader). */
+const READ_BUFFER_BYTES = 64 * 1024;
 /**
  * A read smaller than this is followed by a short pause before the next, so that the next one takes
  * what came meanwhile: Docker writes (and flushes) a log answer a line at a time, and a reader as fast as
  * it would read a line at a time too, each read costing far more than the line. The socket reads from
- * the kernel only when asked (a high-water mark of one byte), so the lines wait in the kernel's buffer.
- * The pause is short because that buffer holds few of them (some 25 KiB of 100-byte lines on a unix
+ * the kernel only when asked, so the lines wait in the kernel's buffer. The pause is short because that buffer holds few of them (some 25 KiB of 100-byte lines on a unix
  * socket, each write taking far more room than its bytes): on 100 MiB of output read once, 1 ms took
  * half the CPU of no pause and less time, 3 ms and more made Docker wait.
  */
@@ -85,11 +88,8 @@ export async function plainGet(
   signal: AbortSignal,
 ): Promise<AsyncIterable<BodyPiece>> {
   signal.throwIfAborted();
-  // Not in @types/node's connect options, but passed to the socket's stream (see SMALL_READ_BYTES).
-  const reading = { readableHighWaterMark: 1 };
-  const options: NetConnectOpts & typeof reading =
-    'socketPath' in endpoint ? { path: endpoint.socketPath, ...reading } : { ...endpoint, ...reading };
-  const socket = connect(options);
+  const reader = new SocketReader(endpoint);
+  const socket = reader.socket;
   const abort = () => socket.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
   signal.addEventListener('abort', abort, { once: true });
   const close = () => {
@@ -99,7 +99,6 @@ export async function plainGet(
   try {
     const host = 'socketPath' in endpoint ? 'docker' : `${endpoint.host}:${endpoint.port}`;
     socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
-    const reader = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const { head, rest } = await readHead(reader);
     const answer = parseHead(head);
     const body = new BodyDecoder(answer.framing, answer.contentLength);
@@ -114,16 +113,15 @@ export async function plainGet(
 async function* bodyPieces(
   body: BodyDecoder,
   first: Buffer,
-  reader: AsyncIterator<Buffer>,
+  reader: SocketReader,
   close: () => void,
 ): AsyncGenerator<BodyPiece, void, undefined> {
   try {
     let bytes = first;
     for (;;) {
       const ranges = body.read(bytes);
-      if (ranges.length > 0) yield { bytes, ranges };
+      if (ranges.length > 0) yield { bytes, ranges, reused: bytes.buffer === reader.buffer.buffer };
       if (body.done) return;
-      if (bytes.length < SMALL_READ_BYTES) await sleep(READ_PAUSE_MS);
       const next = await reader.next();
       if (next.done === true) {
         if (body.endsAtClose) return;
@@ -136,12 +134,81 @@ async function* bodyPieces(
   }
 }
 
+/**
+ * The socket's reads, into one buffer used again and again: a read is valid until next() is called again
+ * (the socket waits meanwhile). No buffer per read: following gigabytes makes no garbage here.
+ */
+class SocketReader {
+  readonly buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  readonly socket: Socket;
+  private filled = 0;
+  private taken = false;
+  private ended = false;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(endpoint: PlainEndpoint) {
+    const onread = {
+      buffer: this.buffer,
+      callback: (bytes: number): boolean => {
+        this.filled = bytes;
+        this.notify();
+        // Paused until the read was taken.
+        return false;
+      },
+    };
+    this.socket =
+      'socketPath' in endpoint
+        ? connect({ path: endpoint.socketPath, onread })
+        : connect({ ...endpoint, onread });
+    this.socket.on('end', () => {
+      this.ended = true;
+      this.notify();
+    });
+    this.socket.on('close', () => {
+      this.ended = true;
+      this.notify();
+    });
+    this.socket.on('error', (error) => {
+      this.failure ??= error;
+      this.notify();
+    });
+  }
+
+  /** The next read's bytes (valid until the next call), or done at the end of the connection. */
+  async next(): Promise<IteratorResult<Buffer, undefined>> {
+    if (this.taken) {
+      const small = this.filled < SMALL_READ_BYTES;
+      this.taken = false;
+      this.filled = 0;
+      if (small) await sleep(READ_PAUSE_MS);
+      if (!this.socket.destroyed) this.socket.resume();
+    }
+    for (;;) {
+      if (this.filled > 0) {
+        this.taken = true;
+        return { done: false, value: this.buffer.subarray(0, this.filled) };
+      }
+      if (this.failure !== undefined) throw this.failure;
+      if (this.ended) return { done: true, value: undefined };
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
 /** Reads up to the end of the head ("\r\n\r\n"); what follows it is the body's start. */
-async function readHead(reader: AsyncIterator<Buffer>): Promise<{ head: string; rest: Buffer }> {
+async function readHead(reader: SocketReader): Promise<{ head: string; rest: Buffer }> {
   let received: Buffer = Buffer.alloc(0);
   for (;;) {
     const next = await reader.next();
     if (next.done === true) throw new Error('the engine closed the connection without an answer');
+    // A copy: the read's buffer is used again; `rest` is read before the next read.
     received = received.length === 0 ? next.value : Buffer.concat([received, next.value]);
     const end = received.indexOf('\r\n\r\n');
     if (end !== -1) return { head: received.toString('latin1', 0, end), rest: received.subarray(end + 4) };
@@ -182,7 +249,7 @@ async function errorOf(
   reason: string,
   body: BodyDecoder,
   first: Buffer,
-  reader: AsyncIterator<Buffer>,
+  reader: SocketReader,
 ): Promise<PlainHttpError> {
   const parts: Buffer[] = [];
   let length = 0;
@@ -190,7 +257,7 @@ async function errorOf(
   for (;;) {
     const ranges = body.read(bytes);
     for (let i = 0; i < ranges.length; i += 2) {
-      const part = bytes.subarray(ranges[i], ranges[i + 1]);
+      const part = Buffer.from(bytes.subarray(ranges[i], ranges[i + 1]));
       parts.push(part);
       length += part.length;
     }

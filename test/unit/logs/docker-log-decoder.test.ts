@@ -338,6 +338,34 @@ describe('DockerLogBlockDecoder', () => {
     expect(since.repeated).toBe(1);
   });
 
+  it('keeps nothing of a read buffer that is written over (a socket read into one buffer again and again)', () => {
+    const next = random(3);
+    const piece = 'é'.repeat(8 * 1024 - 3) + 'abcde';
+    const frames = [frame('stdout', `${T1} one\n`), frame('stderr', `${T1} open `)];
+    for (let i = 0; i < 200; i++) frames.push(frame('stdout', `${T2} ${piece}`));
+    frames.push(
+      frame('stdout', `${T2} end\n`),
+      frame('stderr', `${T1} closed\n`),
+      frame('stdout', `${T3} x`),
+    );
+    const bytes = Buffer.concat(frames);
+    for (const options of [{}, { dropRepeats: true, since: T1 }]) {
+      const expected = bothWays([bytes], options).bytes;
+      const shared = Buffer.alloc(70_000);
+      const decoder = new DockerLogBlockDecoder(options);
+      const out: Buffer[] = [];
+      for (const chunk of randomChunks(bytes, next, shared.length)) {
+        chunk.copy(shared);
+        const block = decoder.pushRanges(shared, [0, chunk.length], true);
+        if (block !== undefined) out.push(block.bytes);
+        shared.fill(0x41);
+      }
+      const last = decoder.end();
+      if (last !== undefined) out.push(last.bytes);
+      expect(Buffer.concat(out).equals(expected)).toBe(true);
+    }
+  });
+
   it('agrees with the line decoder on random frames, chunks, streams and characters', () => {
     const next = random(42);
     const words = ['a', 'é', '€', '😀', ' ', '\r', 'longer words here', '\t'];
