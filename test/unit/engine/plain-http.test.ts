@@ -85,7 +85,10 @@ describe('plainGet', () => {
     await new Promise<void>((resolve) => {
       server?.closeAllConnections();
       if (server === undefined) resolve();
-      else server.close(() => resolve());
+      else
+        server.close(() => {
+          resolve();
+        });
     });
     server = undefined;
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
