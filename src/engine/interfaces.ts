@@ -136,6 +136,25 @@ export interface LogLine {
   text: string;
 }
 
+/**
+ * Lines of output already in the form of the orchestrator's log file (src/engine/log-format.ts), many at a
+ * time: what following gigabytes of output is made of, without a string or an object per line.
+ */
+export interface LogBlock {
+  /** The lines, each `<STDOUT|STDERR> <timestamp, or - when none> <text>\n`; empty when only counted. */
+  bytes: Buffer;
+  /** How many lines. */
+  lines: number;
+  /** The timestamp of the last line that has one, or ''. */
+  lastTimestamp: string;
+}
+
+/** What logs() and logBlocks() read. */
+export interface LogReadOptions {
+  follow: boolean;
+  since?: string;
+}
+
 /** Raised when an image cannot be had; the message says which image and why (never a password). */
 export class ImagePullError extends Error {
   constructor(
@@ -195,5 +214,11 @@ export interface WorkflowEngine {
    * `follow` the stream stays open until the container stops. `since` (a timestamp as found in the
    * output) skips lines up to and including it, so a restarted follower does not repeat lines.
    */
-  logs(name: string, options: { follow: boolean; since?: string }): AsyncIterable<LogLine>;
+  logs(name: string, options: LogReadOptions): AsyncIterable<LogLine>;
+  /**
+   * Optional: the same lines as logs(), as blocks in the log file's form, for an engine whose output comes
+   * as bytes (Docker). `countOnly`: the blocks carry no bytes, only how many lines. Returning early aborts
+   * the read, as with logs(). Without it, the lines of logs() are formatted one by one (blocksOfLines).
+   */
+  logBlocks?(name: string, options: LogReadOptions & { countOnly?: boolean }): AsyncIterable<LogBlock>;
 }

@@ -22,14 +22,16 @@ import {
   type JobSpec,
   type RunRequest,
   type JobState,
+  type LogBlock,
   type LogLine,
+  type LogReadOptions,
   type PullPolicy,
   type WorkflowEngine,
 } from '../interfaces.js';
 import { createDockerClient } from './client.js';
 import { engineCommand } from './command.js';
 import { reasonOf, statusOf } from './errors.js';
-import { containerLogs } from './logs.js';
+import { containerLogBlocks, containerLogs } from './logs.js';
 import { EVALUATION_LABELS, IMAGE_EVALUATION_KIND, ImageEvaluations } from './image-evaluation/runner.js';
 import { readProgress } from './progress.js';
 import { ImagePuller, type ImageObserver, type PullRetry } from './pulls.js';
@@ -398,16 +400,28 @@ export class DockerEngine implements WorkflowEngine {
     });
   }
 
-  async *logs(name: string, options: { follow: boolean; since?: string }): AsyncIterable<LogLine> {
+  async *logs(name: string, options: LogReadOptions): AsyncIterable<LogLine> {
     const info = await this.docker
       .getContainer(name)
       .inspect()
       .catch(() => undefined);
     if (info !== undefined && isImageEvaluation(info.Config.Labels)) {
-      yield* this.evaluations.logs(name, info, options);
+      yield* this.evaluations.logs(name, info, options, containerLogs);
       return;
     }
     yield* containerLogs(this.docker, this.logger, name, options);
+  }
+
+  async *logBlocks(name: string, options: LogReadOptions & { countOnly?: boolean }): AsyncIterable<LogBlock> {
+    const info = await this.docker
+      .getContainer(name)
+      .inspect()
+      .catch(() => undefined);
+    if (info !== undefined && isImageEvaluation(info.Config.Labels)) {
+      yield* this.evaluations.logs(name, info, options, containerLogBlocks);
+      return;
+    }
+    yield* containerLogBlocks(this.docker, this.logger, name, options);
   }
 
   /** The job directory recorded on the engine container, or undefined when it is gone or unlabelled. */

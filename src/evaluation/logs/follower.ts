@@ -9,8 +9,10 @@
  *     STDERR 2026-11-21T19:52:23.001200400Z WARNING: no GPU found
  *
  * that is `<STDOUT|STDERR> <Docker's timestamp> <the line as written, without its newline>`, in the order
- * Docker returned them. A timestamp Docker did not give is written as '-'. Where Docker lost lines before
- * they could be read, a line starting with '----- ' (GAP_MARKER) says so. Plain text, for people and grep.
+ * Docker returned them (src/engine/log-format.ts). A timestamp Docker did not give is written as '-'.
+ * Where Docker lost lines before they could be read, a line starting with '----- ' (GAP_MARKER) says so.
+ * Plain text, for people and grep. The output is read as blocks of lines already in that form
+ * (WorkflowEngine.logBlocks): following gigabytes makes no string per line.
  *
  * After a restart of the orchestrator, a new follower reads the last line's timestamp from the end of the
  * file and asks only for later lines, so no line is written twice. When the live stream ends, one more
@@ -20,34 +22,21 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, truncate } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { LogLine, WorkflowEngine } from '../../engine/interfaces.js';
+import type { WorkflowEngine } from '../../engine/interfaces.js';
+import { formatLogLine, logBlocksOf, parseLogFileLine } from '../../engine/log-format.js';
 import type { Logger } from '../../logging/logger.js';
 
-const MISSING_TIMESTAMP = '-';
+export { formatLogLine, parseLogFileLine };
 /** An RFC 3339 timestamp as Docker writes them (anything else in a damaged file is passed over). */
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$/;
 /** First read from the end of the file when looking for the last line. */
 const TAIL_WINDOW = 64 * 1024;
 /** Longest stretch read from the end: lines are at most about 1 MiB (the engine cuts longer ones). */
 const TAIL_LIMIT = 8 * 1024 * 1024;
-/** Lines are written in batches of about this many characters (one write per line costs a lot)… */
-const BATCH_CHARS = 64 * 1024;
+/** Lines are written in batches of about this many bytes (one write per line costs a lot)… */
+const BATCH_BYTES = 64 * 1024;
 /** …or after this long, so that a quiet container's last lines reach the file soon. */
 const BATCH_MS = 200;
-
-/** A line of output as written to the log file, with its newline. */
-export function formatLogLine(line: LogLine): string {
-  const timestamp = line.timestamp === '' ? MISSING_TIMESTAMP : line.timestamp;
-  return `${line.stream === 'stderr' ? 'STDERR' : 'STDOUT'} ${timestamp} ${line.text}\n`;
-}
-
-/** A log file line (without its newline) read back; undefined when it is not in the file's format. */
-export function parseLogFileLine(line: string): LogLine | undefined {
-  const match = /^(STDOUT|STDERR) (\S+) ([\s\S]*)$/.exec(line);
-  if (match === null) return undefined;
-  const timestamp = match[2] === MISSING_TIMESTAMP ? '' : (match[2] ?? '');
-  return { stream: match[1] === 'STDERR' ? 'stderr' : 'stdout', timestamp, text: match[3] ?? '' };
-}
 
 export interface LogFileEnd {
   size: number;
@@ -132,11 +121,12 @@ export class LogFollower {
   /** Resolves, never rejects, once following ended and everything was written to the file. */
   readonly done: Promise<void>;
   private stopped = false;
-  private iterator: AsyncIterator<LogLine> | undefined;
+  private iterator: AsyncIterator<unknown> | undefined;
   private output: WriteStream | undefined;
   private writeError: Error | undefined;
-  /** Formatted lines not yet handed to the file stream. */
-  private batch = '';
+  /** Formatted lines not yet handed to the file stream, and their size. */
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
   private startSize = 0;
   private lines = 0;
   private recovered = 0;
@@ -307,11 +297,12 @@ export class LogFollower {
    */
   private async verify(output: WriteStream, segmentSince: string | undefined): Promise<WriteStream> {
     let held = 0;
-    for await (const _line of this.engine.logs(this.jobName, {
+    for await (const counted of logBlocksOf(this.engine, this.jobName, {
       follow: false,
+      countOnly: true,
       ...(segmentSince === undefined ? {} : { since: segmentSince }),
     })) {
-      held++;
+      held += counted.lines;
       if (this.isStopped()) return output;
     }
     if (held <= this.lines) return output;
@@ -339,16 +330,44 @@ export class LogFollower {
   }
 
   /**
-   * Appends the engine's lines after the last one written; returns how many. To recover, the read starts
-   * at the last line written, so that a gap shows: Docker no longer having that line means lines after it
-   * may be lost as well, and the gap marker goes in.
+   * Appends the engine's lines after the last one written; returns how many. Following and rewriting read
+   * blocks of lines; recovering reads lines one by one (usually a few), see recoverLines().
    */
   private async copy(output: WriteStream, mode: 'follow' | 'recover' | 'rewrite'): Promise<number> {
+    if (mode === 'recover') return this.recoverLines(output);
+    const since = this.last;
+    const blocks = logBlocksOf(this.engine, this.jobName, {
+      follow: mode === 'follow',
+      ...(since === undefined ? {} : { since }),
+    });
+    const iterator = blocks[Symbol.asyncIterator]();
+    this.iterator = iterator;
+    // stop() may have come in the meantime (while the file was being prepared, say).
+    if (this.isStopped()) await iterator.return?.();
+    let count = 0;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) return count;
+      const block = next.value;
+      this.append(block.bytes);
+      this.lines += block.lines;
+      count += block.lines;
+      if (block.lastTimestamp !== '') this.last = block.lastTimestamp;
+      await this.writeWhenFull(output);
+    }
+  }
+
+  /**
+   * Appends the engine's lines after the last one written, reading from that line on, so that a gap
+   * shows: Docker no longer having that line means lines after it may be lost as well, and the gap marker
+   * goes in. Returns how many were added.
+   */
+  private async recoverLines(output: WriteStream): Promise<number> {
     const last = this.last;
-    const overlap = mode === 'recover' && last !== undefined ? nanosecondBefore(last) : undefined;
+    const overlap = last !== undefined ? nanosecondBefore(last) : undefined;
     const since = overlap ?? last;
     const lines = this.engine.logs(this.jobName, {
-      follow: mode === 'follow',
+      follow: false,
       ...(since === undefined ? {} : { since }),
     });
     const iterator = lines[Symbol.asyncIterator]();
@@ -368,21 +387,32 @@ export class LogFollower {
         }
         if (count === 0 && !overlapSeen) {
           this.gap = true;
-          this.batch += GAP_MARKER;
+          this.append(Buffer.from(GAP_MARKER));
         }
       }
-      this.batch += formatLogLine(line);
+      this.append(Buffer.from(formatLogLine(line)));
       this.lines++;
       count++;
       if (line.timestamp !== '') this.last = line.timestamp;
-      if (this.batch.length >= BATCH_CHARS) {
-        this.writeBatch(output);
-        // Backpressure: the next line is read once the file has caught up.
-        if (output.writableNeedDrain) await once(output, 'drain');
-      }
-      const failed = this.failedWrite();
-      if (failed !== undefined) throw failed;
+      await this.writeWhenFull(output);
     }
+  }
+
+  private append(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.batch.push(bytes);
+    this.batchBytes += bytes.length;
+  }
+
+  /** Writes the batch once it is big enough, and throws when writing failed. */
+  private async writeWhenFull(output: WriteStream): Promise<void> {
+    if (this.batchBytes >= BATCH_BYTES) {
+      this.writeBatch(output);
+      // Backpressure: the next lines are read once the file has caught up.
+      if (output.writableNeedDrain) await once(output, 'drain');
+    }
+    const failed = this.failedWrite();
+    if (failed !== undefined) throw failed;
   }
 
   // Methods, not fields, where stop() or a write error may have changed things during an await.
@@ -394,11 +424,14 @@ export class LogFollower {
     return this.writeError;
   }
 
-  /** Hands the batch to the file stream. */
+  /** Hands the batch to the file stream: one write of its blocks (writev), not a copy of them. */
   private writeBatch(output: WriteStream): void {
-    if (this.batch === '' || output.destroyed) return;
-    output.write(this.batch);
-    this.batch = '';
+    if (this.batchBytes === 0 || output.destroyed) return;
+    output.cork();
+    for (const bytes of this.batch) output.write(bytes);
+    output.uncork();
+    this.batch = [];
+    this.batchBytes = 0;
   }
 
   /** Flushes and closes the file; a write error is logged (and makes the result 'failed'). */

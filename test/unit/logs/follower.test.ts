@@ -11,8 +11,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { LogLine, WorkflowEngine } from '../../../src/engine/interfaces.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DockerLogBlockDecoder } from '../../../src/engine/docker/log-decoder.js';
+import type { LogBlock, LogLine, WorkflowEngine } from '../../../src/engine/interfaces.js';
 import {
   formatLogLine,
   GAP_MARKER,
@@ -50,10 +51,28 @@ function capture() {
   return { logger: createLogger({ level: 'debug', format: 'json', stream }), text: () => text };
 }
 
+/** Set per run of the LogFollower tests: the scripted engine also has logBlocks() (as DockerEngine). */
+let withBlocks = false;
+
+/** Lines as Docker frames through DockerLogBlockDecoder: one block, as the engine's logBlocks() makes it. */
+function blockOf(lines: LogLine[], since: string | undefined, countOnly: boolean): LogBlock | undefined {
+  const frames = lines.map((l) => {
+    const payload = Buffer.from(`${l.timestamp} ${l.text}\n`);
+    const header = Buffer.alloc(8);
+    header[0] = l.stream === 'stdout' ? 1 : 2;
+    header.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([header, payload]);
+  });
+  const decoder = new DockerLogBlockDecoder({ dropRepeats: true, since, countOnly });
+  const block = decoder.push(Buffer.concat(frames));
+  expect(decoder.end()).toBeUndefined();
+  return block;
+}
+
 /**
  * An engine whose container printed `lines`, then (unless `ends`) keeps quiet until stopped; `failAfter`
  * breaks the stream after that many lines. Like DockerEngine, `since` drops lines up to it, and returning
- * early ends a pending read.
+ * early ends a pending read. With `withBlocks`, it has logBlocks() too, giving the lines three at a time.
  */
 function scriptedEngine(
   lines: LogLine[],
@@ -67,48 +86,68 @@ function scriptedEngine(
   } = {},
 ) {
   const calls: { follow: boolean; since: string | undefined }[] = [];
-  const engine = {
-    logs(_name: string, { follow, since }: { follow: boolean; since?: string }): AsyncIterable<LogLine> {
-      calls.push({ follow, since });
-      let wanted = lines.filter((l) => since === undefined || l.timestamp > since);
-      if (follow && options.liveStreamEndsAfter !== undefined) {
-        wanted = wanted.slice(0, options.liveStreamEndsAfter);
-      }
-      const skips = options.liveStreamSkips;
-      if (follow && skips !== undefined) {
-        const skipped = new Set(lines.slice(skips[0], skips[1]));
-        wanted = wanted.filter((l) => !skipped.has(l));
-      }
-      // Docker's rotation removed the lines before keptFrom by the time of a plain read.
-      const keptFrom = lines[options.keptFrom ?? 0]?.timestamp ?? '';
-      if (!follow) wanted = wanted.filter((l) => l.timestamp >= keptFrom);
-      let index = 0;
-      let wake: (() => void) | undefined;
-      let closed = false;
-      return {
-        [Symbol.asyncIterator]: () => ({
-          next: async (): Promise<IteratorResult<LogLine>> => {
+  const selected = (follow: boolean, since: string | undefined): LogLine[] => {
+    calls.push({ follow, since });
+    let wanted = lines.filter((l) => since === undefined || l.timestamp > since);
+    if (follow && options.liveStreamEndsAfter !== undefined) {
+      wanted = wanted.slice(0, options.liveStreamEndsAfter);
+    }
+    const skips = options.liveStreamSkips;
+    if (follow && skips !== undefined) {
+      const skipped = new Set(lines.slice(skips[0], skips[1]));
+      wanted = wanted.filter((l) => !skipped.has(l));
+    }
+    // Docker's rotation removed the lines before keptFrom by the time of a plain read.
+    const keptFrom = lines[options.keptFrom ?? 0]?.timestamp ?? '';
+    if (!follow) wanted = wanted.filter((l) => l.timestamp >= keptFrom);
+    return wanted;
+  };
+  /** `wanted` `size` at a time, made into items by `make`. */
+  const iterable = <T>(
+    follow: boolean,
+    wanted: LogLine[],
+    size: number,
+    make: (lines: LogLine[]) => T | undefined,
+  ): AsyncIterable<T> => {
+    let index = 0;
+    let wake: (() => void) | undefined;
+    let closed = false;
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<T>> => {
+          for (;;) {
             if (options.failAfter !== undefined && index >= options.failAfter) {
               throw new Error('connection reset by peer');
             }
-            const next = wanted[index];
-            if (next !== undefined && !closed) {
-              index++;
-              return { done: false, value: next };
+            const end = Math.min(wanted.length, index + size, options.failAfter ?? Infinity);
+            if (end > index && !closed) {
+              const item = make(wanted.slice(index, end));
+              index = end;
+              if (item !== undefined) return { done: false, value: item };
+              continue;
             }
             if (options.ends !== false || !follow || closed) return { done: true, value: undefined };
             await new Promise<void>((resolve) => (wake = resolve));
             return { done: true, value: undefined };
-          },
-          return: async (): Promise<IteratorResult<LogLine>> => {
-            closed = true;
-            wake?.();
-            return { done: true, value: undefined };
-          },
-        }),
-      };
+          }
+        },
+        return: async (): Promise<IteratorResult<T>> => {
+          closed = true;
+          wake?.();
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+  };
+  const engine: Pick<WorkflowEngine, 'logs' | 'logBlocks'> = {
+    logs(_name, { follow, since }) {
+      return iterable(follow, selected(follow, since), 1, ([only]) => only);
     },
   };
+  if (withBlocks) {
+    engine.logBlocks = (_name, { follow, since, countOnly }) =>
+      iterable(follow, selected(follow, since), 3, (some) => blockOf(some, since, countOnly === true));
+  }
   return { engine: engine as unknown as WorkflowEngine, calls };
 }
 
@@ -189,7 +228,17 @@ describe('readLogFileEnd', () => {
   });
 });
 
-describe('LogFollower', () => {
+describe.each([
+  { blocks: false, name: 'lines one by one' },
+  { blocks: true, name: 'blocks of lines (DockerLogBlockDecoder)' },
+])('LogFollower reading $name', ({ blocks }) => {
+  beforeEach(() => {
+    withBlocks = blocks;
+  });
+  afterEach(() => {
+    withBlocks = false;
+  });
+
   it('writes every line in order and resolves done when the output ends', async () => {
     const path = join(tempDir(), 'job', 'workflow.log');
     const lines = Array.from({ length: 500 }, (_, i) => line(i));

@@ -21,11 +21,10 @@ import {
   LABELS,
   SubmissionRejectedError,
   type JobState,
-  type LogLine,
+  type LogReadOptions,
   type RunRequest,
 } from '../../interfaces.js';
 import { reasonOf, statusOf } from '../errors.js';
-import { containerLogs } from '../logs.js';
 import type { ImagePuller } from '../pulls.js';
 import { exists, sandboxWritable, sizeOf, uploadsOf } from './output-files.js';
 import {
@@ -166,14 +165,18 @@ export class ImageEvaluations {
     };
   }
 
-  /** The participant's output, then the scorer's: one stream, in order (the scorer starts after). */
-  async *logs(
+  /**
+   * The participant's output, then the scorer's: one stream, in order (the scorer starts after). `read`:
+   * containerLogs (lines) or containerLogBlocks (blocks).
+   */
+  async *logs<T, O extends LogReadOptions>(
     name: string,
     info: Dockerode.ContainerInspectInfo,
-    options: { follow: boolean; since?: string },
-  ): AsyncIterable<LogLine> {
+    options: O,
+    read: (docker: Dockerode, logger: Logger, name: string, options: O) => AsyncIterable<T>,
+  ): AsyncIterable<T> {
     const { docker, logger } = this.options;
-    yield* containerLogs(docker, logger, name, options);
+    yield* read(docker, logger, name, options);
     const localDir = info.Config.Labels[EVALUATION_LABELS.localDir] ?? '';
     for (;;) {
       try {
@@ -204,7 +207,7 @@ export class ImageEvaluations {
         return;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
-    yield* containerLogs(docker, logger, scorerName(name), options);
+    yield* read(docker, logger, scorerName(name), options);
   }
 
   /** A container's state; one running past its limit is killed here and marked as timed out. */
