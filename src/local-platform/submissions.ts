@@ -277,9 +277,18 @@ export function parsePage(query: { limit?: string; offset?: string }): { limit: 
   return { limit, offset };
 }
 
-/** A page with Synapse's estimate of the total: offset + n, plus one when the page came back full. */
-export function paginate<T>(items: T[], page: { limit: number; offset: number }) {
-  const results = items.slice(page.offset, page.offset + page.limit);
-  const totalNumberOfResults = page.offset + results.length + (results.length >= page.limit ? 1 : 0);
+/**
+ * A page with Synapse's estimate of the total: offset + n, plus one when the page came back full. `toResult`
+ * is applied to the page's items only (a status view, say: building one for every item on every page made a
+ * full listing quadratic in the backlog).
+ */
+export function paginate<T, R = T>(
+  items: T[],
+  page: { limit: number; offset: number },
+  toResult?: (item: T) => R,
+): { totalNumberOfResults: number; results: R[] } {
+  const slice = items.slice(page.offset, page.offset + page.limit);
+  const totalNumberOfResults = page.offset + slice.length + (slice.length >= page.limit ? 1 : 0);
+  const results = toResult === undefined ? (slice as unknown as R[]) : slice.map(toResult);
   return { totalNumberOfResults, results };
 }

@@ -401,27 +401,30 @@ export class DockerEngine implements WorkflowEngine {
   }
 
   async *logs(name: string, options: LogReadOptions): AsyncIterable<LogLine> {
-    const info = await this.docker
-      .getContainer(name)
-      .inspect()
-      .catch(() => undefined);
-    if (info !== undefined && isImageEvaluation(info.Config.Labels)) {
-      yield* this.evaluations.logs(name, info, options, containerLogs);
+    const evaluation = await this.imageEvaluationInfo(name);
+    if (evaluation !== undefined) {
+      yield* this.evaluations.logs(name, evaluation, options, containerLogs);
       return;
     }
     yield* containerLogs(this.docker, this.logger, name, options);
   }
 
   async *logBlocks(name: string, options: LogReadOptions & { countOnly?: boolean }): AsyncIterable<LogBlock> {
+    const evaluation = await this.imageEvaluationInfo(name);
+    if (evaluation !== undefined) {
+      yield* this.evaluations.logs(name, evaluation, options, containerLogBlocks);
+      return;
+    }
+    yield* containerLogBlocks(this.docker, this.logger, name, options);
+  }
+
+  /** The container's details when it runs a Docker-image evaluation (whose output the runner reads). */
+  private async imageEvaluationInfo(name: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
     const info = await this.docker
       .getContainer(name)
       .inspect()
       .catch(() => undefined);
-    if (info !== undefined && isImageEvaluation(info.Config.Labels)) {
-      yield* this.evaluations.logs(name, info, options, containerLogBlocks);
-      return;
-    }
-    yield* containerLogBlocks(this.docker, this.logger, name, options);
+    return info !== undefined && isImageEvaluation(info.Config.Labels) ? info : undefined;
   }
 
   /** The job directory recorded on the engine container, or undefined when it is gone or unlabelled. */

@@ -26,7 +26,6 @@ import type { WorkflowEngine } from '../../engine/interfaces.js';
 import { formatLogLine, logBlocksOf, parseLogFileLine } from '../../engine/log-format.js';
 import type { Logger } from '../../logging/logger.js';
 
-export { formatLogLine, parseLogFileLine };
 /** An RFC 3339 timestamp as Docker writes them (anything else in a damaged file is passed over). */
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$/;
 /** First read from the end of the file when looking for the last line. */

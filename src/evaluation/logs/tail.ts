@@ -1,7 +1,7 @@
 /** The last lines of a log file, read from its end only (the log may be gigabytes). */
 import { open } from 'node:fs/promises';
 import { redactText } from '../../logging/redact.js';
-import { parseLogFileLine } from './follower.js';
+import { parseLogFileLine } from '../../engine/log-format.js';
 
 /** Colour and cursor codes (cwltool colours its log lines); meaningless in a message. */
 // eslint-disable-next-line no-control-regex

@@ -77,19 +77,11 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
         request.principalId,
         'READ_PRIVATE_SUBMISSION',
       );
-      // The page first, then its statuses' views: building a view for every submission of the queue on
-      // every page made a full listing quadratic in the backlog.
-      const page = paginate(
+      return paginate(
         submissionsOf(store.state, request.params.evalId, request.query),
         parsePage(request.query),
+        (submission) => ({ submission, submissionStatus: view(submission.id, true) }),
       );
-      return {
-        ...page,
-        results: page.results.map((submission) => ({
-          submission,
-          submissionStatus: view(submission.id, true),
-        })),
-      };
     },
   );
 
@@ -138,17 +130,11 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     (request) => {
       requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
       const canSeePrivate = seesPrivate(request.params.evalId, request.principalId);
-      const page = paginate(
+      return paginate(
         ownSubmissions(request.params.evalId, request.principalId),
         parsePage(request.query),
+        (submission) => ({ submission, submissionStatus: view(submission.id, canSeePrivate) }),
       );
-      return {
-        ...page,
-        results: page.results.map((submission) => ({
-          submission,
-          submissionStatus: view(submission.id, canSeePrivate),
-        })),
-      };
     },
   );
 
@@ -157,11 +143,11 @@ export const registerEvaluationRoutes: RouteModule = (app, context) => {
     (request) => {
       requireEvaluationAccess(store.state, request.params.evalId, request.principalId, 'READ');
       const canSeePrivate = seesPrivate(request.params.evalId, request.principalId);
-      const page = paginate(
+      return paginate(
         submissionsOf(store.state, request.params.evalId, request.query),
         parsePage(request.query),
+        (s) => view(s.id, canSeePrivate),
       );
-      return { ...page, results: page.results.map((s) => view(s.id, canSeePrivate)) };
     },
   );
 

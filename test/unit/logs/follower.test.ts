@@ -15,13 +15,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DockerLogBlockDecoder } from '../../../src/engine/docker/log-decoder.js';
 import type { LogBlock, LogLine, WorkflowEngine } from '../../../src/engine/interfaces.js';
 import {
-  formatLogLine,
   GAP_MARKER,
   LogFollower,
   nanosecondBefore,
-  parseLogFileLine,
   readLogFileEnd,
 } from '../../../src/evaluation/logs/follower.js';
+import { formatLogLine, parseLogFileLine } from '../../../src/engine/log-format.js';
 import { createLogger } from '../../../src/logging/logger.js';
 
 const dirs: string[] = [];
